@@ -1,0 +1,69 @@
+"""The domain's error family. HTTP statuses are assigned in ``api/``, never here.
+
+Every message names the feature and says how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Conflict",
+    "DatabaseUnavailable",
+    "GridgovError",
+    "InvalidGeometry",
+    "InvalidInput",
+    "NotFound",
+    "OutOfScope",
+    "SetupError",
+]
+
+
+class GridgovError(Exception):
+    """Base of every error gridgov raises on purpose."""
+
+    title = "gridgov error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(GridgovError):
+    """A region, grid, plan or layer that does not exist."""
+
+    title = "Not found"
+
+
+class Conflict(GridgovError):
+    """The thing changed since it was read, or a code is taken."""
+
+    title = "Conflict"
+
+
+class InvalidInput(GridgovError):
+    """A parameter or a value that cannot be used as given."""
+
+    title = "Invalid input"
+
+
+class InvalidGeometry(InvalidInput):
+    """A geometry that is invalid, empty, of the wrong type or in the wrong place."""
+
+    title = "Invalid geometry"
+
+
+class OutOfScope(GridgovError):
+    """A region outside what the caller may touch."""
+
+    title = "Out of scope"
+
+
+class SetupError(GridgovError):
+    """PostgreSQL/PostGIS is missing or cannot be reached; the message says what to do."""
+
+    title = "Set-up error"
+
+
+class DatabaseUnavailable(SetupError):
+    """The database does not answer."""
+
+    title = "Database unavailable"

@@ -1,0 +1,99 @@
+"""Settings, one pydantic-settings class per concern, all with the ``GRIDGOV_`` prefix.
+
+Nothing is read at import time: call :func:`get_settings` (cached) when needed.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+__all__ = ["DatabaseSettings", "ServerSettings", "Settings", "get_settings", "project_root"]
+
+
+def project_root() -> Path:
+    """The checkout gridgov runs from (where ``.gridgov/`` and ``node_modules/`` live)."""
+    return Path(__file__).resolve().parent.parent
+
+
+class DatabaseSettings(BaseSettings):
+    """Where PostGIS is: an explicit URL, or the embedded cluster under ``home``."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of an existing PostGIS; when set no cluster is started.",
+    )
+    home: Path = Field(
+        default_factory=lambda: project_root() / ".gridgov",
+        description="Folder of the embedded cluster (pg/), its logs and the demo manifest.",
+    )
+    database_name: str = Field(default="gridgov", description="Database in the embedded cluster.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"GRIDGOV_DATABASE_URL is not a database URL: {exc}") from exc
+        if not url.drivername.startswith("postgresql"):
+            raise ValueError(
+                f"GRIDGOV_DATABASE_URL must be a PostgreSQL URL "
+                f"(postgresql+psycopg2://user:pass@host:5432/db), not {url.drivername!r}"
+            )
+        if url.drivername == "postgresql":
+            value = url.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+        return value
+
+
+class ServerSettings(BaseSettings):
+    """How ``gridgov serve`` listens and what the maps draw beneath the layers."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    basemap: str = Field(
+        default="none",
+        description="none | osm | tianditu | an XYZ URL template with {z}/{x}/{y}",
+    )
+    tianditu_key: str | None = None
+    assets_dir: Path = Field(
+        default_factory=lambda: project_root() / "node_modules",
+        description="Where set-up installed Leaflet and its plugins (npm ci).",
+    )
+
+    @field_validator("basemap")
+    @classmethod
+    def _check_basemap(cls, value: str) -> str:
+        if value in {"none", "osm", "tianditu"}:
+            return value
+        if all(part in value for part in ("{z}", "{x}", "{y}")):
+            return value
+        raise ValueError(
+            f"GRIDGOV_BASEMAP={value!r}: use none, osm, tianditu, "
+            "or an XYZ URL template containing {z}, {x} and {y}"
+        )
+
+
+class Settings:
+    """All settings, each concern built once."""
+
+    def __init__(self) -> None:
+        self.database = DatabaseSettings()
+        self.server = ServerSettings()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()
