@@ -116,9 +116,7 @@ class GridCode(Base):
 
     code: Mapped[str] = mapped_column(String(15), primary_key=True)
     community_code: Mapped[str] = mapped_column(String(12), ForeignKey("region.code"))
-    issued_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -131,9 +129,7 @@ class Grid(Base):
         _in("status", ("live", "retired"), "grid_status_known"),
         _valid("geom", "grid"),
         CheckConstraint("households >= 0 AND population >= 0", name="grid_counts_nonnegative"),
-        CheckConstraint(
-            "valid_to IS NULL OR valid_to > valid_from", name="grid_validity_ordered"
-        ),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="grid_validity_ordered"),
         Index("grid_geom_gist", "geom", postgresql_using="gist"),
         Index("grid_community_idx", "community_code"),
         Index("grid_code_version_key", "code", "version", unique=True),
@@ -154,9 +150,7 @@ class Grid(Base):
     population: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     status: Mapped[str] = mapped_column(String(16), server_default=text("'live'"))
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
-    valid_from: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     plan_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("plan.id"))
     geom: Mapped[Any] = mapped_column(_geom("MULTIPOLYGON"))
@@ -290,9 +284,7 @@ class Plan(Base):
     """A planner's draft redraw of one or more communities."""
 
     __tablename__ = "plan"
-    __table_args__ = (
-        _in("status", ("draft", "published", "discarded"), "plan_status_known"),
-    )
+    __table_args__ = (_in("status", ("draft", "published", "discarded"), "plan_status_known"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(Text)
@@ -300,9 +292,7 @@ class Plan(Base):
     status: Mapped[str] = mapped_column(String(16), server_default=text("'draft'"))
     community_codes: Mapped[list[str]] = mapped_column(ARRAY(String(12)))
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
 
@@ -354,7 +344,4 @@ class Meta(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

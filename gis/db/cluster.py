@@ -124,7 +124,9 @@ def ensure_binaries(say: Callable[[str], None] = print) -> PgBinaries:
         found = find_binaries()
         if found is not None and found.has_postgis:
             return found
-    missing = "PostgreSQL" if found is None else f"PostGIS for PostgreSQL {found.bindir.parent.name}"
+    missing = (
+        "PostgreSQL" if found is None else f"PostGIS for PostgreSQL {found.bindir.parent.name}"
+    )
     raise SetupError(f"{missing} is not installed. {install_hint()}")
 
 
@@ -233,8 +235,7 @@ class Cluster:
                 opened.append(str(folder))
         if opened:
             self.say(
-                "let the postgres user pass through (search permission only): "
-                + ", ".join(opened)
+                "let the postgres user pass through (search permission only): " + ", ".join(opened)
             )
         self.datadir.mkdir(mode=0o700, exist_ok=True)
         os.chown(self.datadir, user.pw_uid, user.pw_gid)
@@ -262,9 +263,12 @@ class Cluster:
             self._run(
                 [
                     bins.tool("initdb"),
-                    "-D", str(self.datadir),
-                    "-U", self.role,
-                    "-E", "UTF8",
+                    "-D",
+                    str(self.datadir),
+                    "-U",
+                    self.role,
+                    "-E",
+                    "UTF8",
                     "--locale=C.UTF-8",
                     "--auth-local=trust",
                     "--auth-host=scram-sha-256",
@@ -295,7 +299,10 @@ class Cluster:
             # the file belongs to the service user; write it through that user
             subprocess.run(
                 self._as_owner(["tee", str(conf)]),
-                input=body, capture_output=True, text=True, check=True,
+                input=body,
+                capture_output=True,
+                text=True,
+                check=True,
             )
         else:
             conf.write_text(body)
@@ -326,11 +333,20 @@ class Cluster:
                 self._write_conf(new)
             self._run(
                 [
-                    bins.tool("pg_ctl"), "start", "-w", "-t", "60",
-                    "-D", str(self.datadir), "-l", str(self.logfile),
+                    bins.tool("pg_ctl"),
+                    "start",
+                    "-w",
+                    "-t",
+                    "60",
+                    "-D",
+                    str(self.datadir),
+                    "-l",
+                    str(self.logfile),
                 ]
             )
-            self.say(f"PostGIS cluster running on 127.0.0.1:{self.port()} (socket in {self.datadir})")
+            self.say(
+                f"PostGIS cluster running on 127.0.0.1:{self.port()} (socket in {self.datadir})"
+            )
         self.create_database(self.database)
         return self.url()
 
