@@ -1,0 +1,42 @@
+"""The FastAPI application: one engine per process, created in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import gis
+from api.errors import install_error_handlers
+from api.routers import assets, health, layers, pages
+from gis.db.engine import create_db_engine
+
+__all__ = ["create_app"]
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    """The app. ``database_url`` overrides the settings (``GRIDGOV_DATABASE_URL`` or the
+    embedded cluster); the engine is created when the app starts and disposed at exit."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_db_engine(database_url)
+        app.state.engine = engine
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="gridgov",
+        version=gis.__version__,
+        summary="Grid governance maps and data: grids, communities, police posts.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(pages.router)
+    app.include_router(layers.router)
+    assets.mount_assets(app)
+    return app

@@ -1,0 +1,62 @@
+"""Local front-end assets: which npm packages are served under ``/assets/``, and the
+local URL of every JS/CSS file that Folium and its plugins would fetch from a CDN.
+
+Set-up runs ``npm ci`` at the repository root (``package.json`` pins the versions);
+the server serves only the folders listed in :data:`ASSET_DIRS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+__all__ = ["ASSET_DIRS", "ASSET_PREFIX", "LOCAL_CSS", "LOCAL_JS", "asset_url"]
+
+ASSET_PREFIX = "/assets"
+
+#: URL folder under /assets/ → folder under node_modules/ (nothing else is served).
+ASSET_DIRS: Mapping[str, str] = MappingProxyType(
+    {
+        "leaflet": "leaflet/dist",
+        "leaflet.fullscreen": "leaflet.fullscreen",
+        "leaflet-measure": "leaflet-measure/dist",
+        "leaflet-search": "leaflet-search/dist",
+        "leaflet.awesome-markers": "leaflet.awesome-markers/dist",
+        "fontawesome": "@fortawesome/fontawesome-free",
+    }
+)
+
+
+def asset_url(package: str, path: str) -> str:
+    """``/assets/<package>/<path>`` for a package listed in :data:`ASSET_DIRS`."""
+    if package not in ASSET_DIRS:
+        raise KeyError(f"{package!r} is not a served asset package: {sorted(ASSET_DIRS)}")
+    return f"{ASSET_PREFIX}/{package}/{path}"
+
+
+#: Folium resource name → local URL; ``None`` drops the resource (not needed by gridgov's
+#: pages: no Bootstrap widgets, no jQuery ajax, no glyphicons, no rotated icons).
+LOCAL_JS: Mapping[str, str | None] = MappingProxyType(
+    {
+        "leaflet": asset_url("leaflet", "leaflet.js"),
+        "jquery": None,
+        "bootstrap": None,
+        "awesome_markers": asset_url("leaflet.awesome-markers", "leaflet.awesome-markers.min.js"),
+        "Control.Fullscreen.js": asset_url("leaflet.fullscreen", "Control.FullScreen.js"),
+        "leaflet_measure_js": asset_url("leaflet-measure", "leaflet-measure.min.js"),
+        "leaflet_search_js": asset_url("leaflet-search", "leaflet-search.min.js"),
+    }
+)
+LOCAL_CSS: Mapping[str, str | None] = MappingProxyType(
+    {
+        "leaflet_css": asset_url("leaflet", "leaflet.css"),
+        "bootstrap_css": None,
+        "glyphicons_css": None,
+        "awesome_markers_font_css": asset_url("fontawesome", "css/all.min.css"),
+        "awesome_markers_css": asset_url("leaflet.awesome-markers", "leaflet.awesome-markers.css"),
+        "awesome_rotate_css": None,
+        "Control.FullScreen.css": asset_url("leaflet.fullscreen", "Control.FullScreen.css"),
+        "leaflet_measure_css": asset_url("leaflet-measure", "leaflet-measure.css"),
+        "leaflet_search_css": asset_url("leaflet-search", "leaflet-search.min.css"),
+    }
+)

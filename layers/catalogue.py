@@ -1,0 +1,135 @@
+"""The catalogue: every map layer gridgov serves, defined once.
+
+Layers are listed bottom to top (the order they are drawn in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from gis.errors import NotFound
+from layers import queries
+from layers.spec import Category, LayerSpec, PopupField, StyleSpec
+
+__all__ = ["CATALOGUE", "GRID_KIND_LABELS", "get_layer", "layers"]
+
+GRID_KIND_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "geographic": ("地缘型网格", "Geographic grid"),
+        "unit": ("单元型网格", "Unit grid"),
+        "organization": ("单位型网格", "Organization grid"),
+    }
+)
+_GRID_COLOURS = {"geographic": "#59a14f", "unit": "#f28e2b", "organization": "#b0479a"}
+
+_NAME = PopupField("name", "名称", "Name")
+_CODE = PopupField("code", "编码", "Code")
+_HOUSEHOLDS = PopupField("households", "户数", "Households")
+_POPULATION = PopupField("population", "人口", "Population")
+
+ROADS = LayerSpec(
+    id="roads",
+    title_zh="道路",
+    title_en="Roads",
+    geometry_type="line",
+    sql=queries.ROADS,
+    style=StyleSpec(
+        stroke="#b0a999",
+        weight=1.5,
+        by="road_class",
+        categories=(
+            Category("arterial", "#8c6d46", "主干道", "Arterial road", weight=4.0),
+            Category("secondary", "#a88d66", "次干道", "Secondary road", weight=2.5),
+            Category("local", "#b5b0a5", "支路", "Local road", weight=1.5),
+            Category("rural", "#c4b48a", "乡村道路", "Rural road", weight=1.5),
+        ),
+    ),
+    popup=(_NAME, PopupField("road_class", "等级", "Class")),
+)
+
+GRIDS = LayerSpec(
+    id="grids",
+    title_zh="网格",
+    title_en="Grids",
+    geometry_type="polygon",
+    sql=queries.GRIDS,
+    style=StyleSpec(
+        stroke="#555555",
+        weight=1.2,
+        fill="#999999",
+        fill_opacity=0.4,
+        by="kind",
+        categories=tuple(
+            Category(kind, _GRID_COLOURS[kind], zh, en)
+            for kind, (zh, en) in GRID_KIND_LABELS.items()
+        ),
+    ),
+    popup=(
+        _NAME,
+        _CODE,
+        PopupField("kind", "类型", "Kind"),
+        PopupField("community", "社区", "Community"),
+        _HOUSEHOLDS,
+        _POPULATION,
+    ),
+)
+
+COMMUNITIES = LayerSpec(
+    id="communities",
+    title_zh="社区",
+    title_en="Communities",
+    geometry_type="polygon",
+    sql=queries.COMMUNITIES,
+    style=StyleSpec(stroke="#3d3d3d", weight=1.5, dash="6 4"),
+    popup=(_NAME, _CODE, PopupField("parent", "街道", "Street"), _HOUSEHOLDS, _POPULATION),
+)
+
+STREETS = LayerSpec(
+    id="streets",
+    title_zh="街道（乡镇）",
+    title_en="Streets / towns",
+    geometry_type="polygon",
+    sql=queries.STREETS,
+    style=StyleSpec(stroke="#1f1f1f", weight=3.5, opacity=0.9),
+    popup=(_NAME, _CODE, PopupField("parent", "县市", "County"), _HOUSEHOLDS, _POPULATION),
+)
+
+POLICE_POSTS = LayerSpec(
+    id="police_posts",
+    title_zh="警务站",
+    title_en="Police posts",
+    geometry_type="point",
+    sql=queries.POLICE_POSTS,
+    style=StyleSpec(stroke="#ffffff", icon="shield-halved", marker_colour="darkblue"),
+    popup=(
+        _NAME,
+        _CODE,
+        PopupField("grid_code", "网格编码", "Grid code"),
+        PopupField("grid", "网格", "Grid"),
+        PopupField("staff", "警力", "Staff"),
+    ),
+)
+
+CATALOGUE: Mapping[str, LayerSpec] = MappingProxyType(
+    {spec.id: spec for spec in (ROADS, GRIDS, COMMUNITIES, STREETS, POLICE_POSTS)}
+)
+
+
+def get_layer(layer_id: str) -> LayerSpec:
+    """The layer with this id; :class:`NotFound` naming the known ids otherwise."""
+    try:
+        return CATALOGUE[layer_id]
+    except KeyError:
+        known = ", ".join(sorted(CATALOGUE))
+        raise NotFound(
+            f"layer {layer_id!r} is not in the catalogue; known layers: {known}"
+        ) from None
+
+
+def layers(*layer_ids: str) -> tuple[LayerSpec, ...]:
+    """The named layers in drawing order (all of them when none is named)."""
+    wanted = set(layer_ids) if layer_ids else set(CATALOGUE)
+    for layer_id in wanted:
+        get_layer(layer_id)
+    return tuple(spec for spec in CATALOGUE.values() if spec.id in wanted)

@@ -1,0 +1,217 @@
+"""The Folium elements of gridgov's maps: a catalogue layer fetched from the API, the
+legend, the page style and a grid search box. Each is a small Jinja template.
+
+Why not ``folium.GeoJson(embed=False)``: it loads data with synchronous jQuery ajax and
+cannot take a style function; here a layer is ``L.geoJson(null, {...})`` filled by
+``fetch()``, styled by a function generated from the layer's :class:`StyleSpec`.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from folium.template import Template
+
+from layers.assets import asset_url
+from layers.spec import LayerSpec, StyleSpec
+
+__all__ = ["FetchedLayer", "GridSearch", "Legend", "PageStyle", "style_config"]
+
+_STATIC = Path(__file__).with_name("static")
+
+
+def style_config(spec: LayerSpec) -> dict[str, Any]:
+    """The JSON the layer's JavaScript reads: Leaflet path options and the categories."""
+    style: StyleSpec = spec.style
+    filled = spec.geometry_type != "line" and (
+        style.fill is not None or spec.geometry_type == "point"
+    )
+    base: dict[str, Any] = {
+        "color": style.stroke,
+        "weight": style.weight,
+        "opacity": style.opacity,
+        "fill": filled,
+        "fillColor": style.fill or style.stroke,
+        "fillOpacity": style.fill_opacity if filled else 0.0,
+    }
+    if style.dash:
+        base["dashArray"] = style.dash
+    return {
+        "style": base,
+        "filled": filled,
+        "by": style.by,
+        "categories": {
+            c.value: {"colour": c.colour, "weight": c.weight, "zh": c.label_zh, "en": c.label_en}
+            for c in style.categories
+        },
+        "radius": style.radius,
+        "icon": style.icon,
+        "markerColour": style.marker_colour,
+    }
+
+
+class FetchedLayer(Layer):
+    """A catalogue layer: an empty ``L.geoJson`` in its own pane, filled from ``url``."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = gridgovLayer(
+            {{ this._parent.get_name() }}, {{ this.config|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, spec: LayerSpec, url: str, z_index: int) -> None:
+        super().__init__(name=spec.title, overlay=True, control=True, show=spec.shown)
+        self._name = "GridgovLayer"
+        self.spec = spec
+        self.config = {
+            "id": spec.id,
+            "url": url,
+            "title": spec.title,
+            "pane": f"gg-pane-{spec.id}",
+            "zIndex": z_index,
+            "className": f"gg-feature {spec.css_class}",
+            "minZoom": spec.min_zoom,
+            "maxZoom": spec.max_zoom,
+            "popup": [
+                {"property": f.property, "zh": f.label_zh, "en": f.label_en} for f in spec.popup
+            ],
+            **style_config(spec),
+        }
+
+
+def _swatch(spec: LayerSpec, colour: str) -> str:
+    style = spec.style
+    if spec.geometry_type == "point":
+        return f'<i class="gg-swatch gg-swatch-point" style="background:{escape(colour)}"></i>'
+    if spec.geometry_type == "line" or style.fill is None:
+        dash = "dashed" if style.dash else "solid"
+        weight = max(2, min(round(style.weight), 4))
+        return (
+            f'<i class="gg-swatch gg-swatch-line" '
+            f'style="border-top:{weight}px {dash} {escape(colour)}"></i>'
+        )
+    return (
+        f'<i class="gg-swatch gg-swatch-fill" style="background:{escape(colour)};'
+        f'border-color:{escape(colour)}"></i>'
+    )
+
+
+def legend_html(specs: tuple[LayerSpec, ...], title_zh: str, title_en: str) -> str:
+    """The legend's HTML: a heading per layer, one line per legend entry (drawn top first)."""
+    parts = [
+        f'<div class="gg-legend-title">{escape(title_zh)} <span>{escape(title_en)}</span></div>'
+    ]
+    for spec in reversed(specs):
+        entries = spec.legend()
+        if len(entries) > 1:
+            parts.append(
+                f'<div class="gg-legend-layer">{escape(spec.title_zh)} '
+                f'<span class="gg-en">{escape(spec.title_en)}</span></div>'
+            )
+        for entry in entries:
+            colour = spec.style.marker_colour if spec.style.icon else entry.colour
+            parts.append(
+                f'<div class="gg-legend-entry">{_swatch(spec, colour)}{escape(entry.label_zh)} '
+                f'<span class="gg-en">{escape(entry.label_en)}</span></div>'
+            )
+    return "".join(parts)
+
+
+class Legend(MacroElement):
+    """A Leaflet control (bottom right) with the legend of the map's layers."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "gg-legend");
+                div.innerHTML = {{ this.html|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                return div;
+            };
+            legend.addTo(map);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, specs: tuple[LayerSpec, ...], title_zh: str, title_en: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "GridgovLegend"
+        self.html = legend_html(specs, title_zh, title_en)
+
+
+class PageStyle(MacroElement):
+    """The page's CSS, the map title box, and the JS that builds the catalogue layers."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>{{ this.css }}</style>
+        <script>{{ this.js }}</script>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var box = L.control({position: "topleft"});
+            box.onAdd = function () {
+                var div = L.DomUtil.create("div", "gg-title");
+                div.innerHTML = {{ this.title_html|tojson }};
+                return div;
+            };
+            box.addTo(map);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title_zh: str, title_en: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "GridgovPage"
+        self.css = (_STATIC / "map.css").read_text(encoding="utf-8")
+        self.js = (_STATIC / "layer.js").read_text(encoding="utf-8")
+        self.title_html = f"{escape(title_zh)}<span>{escape(title_en)}</span>"
+
+
+class GridSearch(JSCSSMixin, MacroElement):
+    """A leaflet-search box finding grids by name (opens the grid's popup)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map, layer) {
+            var search = new L.Control.Search({
+                layer: layer, propertyName: "name", marker: false, initial: false,
+                position: "topright", textPlaceholder: {{ this.placeholder|tojson }},
+                textErr: "未找到 Not found", textCancel: "取消",
+                moveToLocation: function (latlng, title, map) {
+                    map.fitBounds(latlng.layer.getBounds(), {maxZoom: 16});
+                }
+            });
+            search.on("search:locationfound", function (e) { e.layer.openPopup(); });
+            map.addControl(search);
+        })({{ this._parent.get_name() }}, {{ this.layer.get_name() }});
+        {% endmacro %}
+        """
+    )
+    default_js: list[tuple[str, str]] = [  # noqa: RUF012 (folium reads it per instance)
+        ("leaflet_search_js", asset_url("leaflet-search", "leaflet-search.min.js"))
+    ]
+    default_css: list[tuple[str, str]] = [  # noqa: RUF012
+        ("leaflet_search_css", asset_url("leaflet-search", "leaflet-search.min.css"))
+    ]
+
+    def __init__(self, layer: FetchedLayer, placeholder: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "GridSearch"
+        self.layer = layer
+        self.placeholder = placeholder

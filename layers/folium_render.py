@@ -1,0 +1,153 @@
+"""Build a Folium map from catalogue layers: no CDN, data fetched from gridgov's API.
+
+Every JS/CSS file Folium or a plugin would load from a CDN is rewritten to its local
+``/assets/...`` URL (see :mod:`layers.assets`); a resource with no local copy is an
+error, so a new plugin cannot quietly bring a CDN back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import folium
+from branca.element import Element, Figure
+from folium import plugins
+
+from gis.errors import SetupError
+from layers.assets import LOCAL_CSS, LOCAL_JS
+from layers.folium_elements import FetchedLayer, GridSearch, Legend, PageStyle
+from layers.queries import BBox
+from layers.spec import LayerSpec
+
+__all__ = ["DEFAULT_CENTRE", "MapPage", "build_map", "geojson_url", "localise_assets"]
+
+#: Where the map opens when there is no data yet (Changji, Xinjiang).
+DEFAULT_CENTRE = (44.01, 87.30)
+
+_TIANDITU = (
+    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+    "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
+)
+
+
+@dataclass(frozen=True)
+class MapPage:
+    """A map page: its URL path, titles and the catalogue layers it draws."""
+
+    path: str
+    title_zh: str
+    title_en: str
+    layer_ids: tuple[str, ...]
+
+
+def geojson_url(layer_id: str) -> str:
+    """Where the page fetches a layer's features."""
+    return f"/layers/{layer_id}.geojson"
+
+
+def _add_basemap(m: folium.Map, basemap: str, tianditu_key: str | None) -> None:
+    if basemap == "none":
+        return
+    if basemap == "osm":
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(m)
+        return
+    if basemap == "tianditu":
+        if not tianditu_key:
+            raise SetupError(
+                "GRIDGOV_BASEMAP=tianditu needs a Tianditu key: set GRIDGOV_TIANDITU_KEY "
+                "(apply at https://console.tianditu.gov.cn), or use GRIDGOV_BASEMAP=none"
+            )
+        attr = "© 天地图 Tianditu"
+        for layer, name, overlay in (("vec", "天地图 Tianditu", False), ("cva", "注记", True)):
+            folium.TileLayer(
+                tiles=_TIANDITU.format(layer=layer, key=tianditu_key, s="{s}"),
+                attr=attr,
+                name=name,
+                subdomains="01234567",
+                overlay=overlay,
+                control=not overlay,
+                max_zoom=18,
+            ).add_to(m)
+        return
+    folium.TileLayer(tiles=basemap, attr="Basemap", name="底图 Basemap").add_to(m)
+
+
+def _walk(element: Element) -> Iterator[Element]:
+    yield element
+    for child in list(element._children.values()):
+        yield from _walk(child)
+
+
+def _local(
+    kind: str, resources: list[tuple[str, str]], table: dict[str, str | None]
+) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for name, url in resources:
+        if url.startswith("/"):
+            out.append((name, url))
+            continue
+        if name not in table:
+            raise SetupError(
+                f"{kind} resource {name!r} ({url}) has no local copy: add its npm package to "
+                "package.json and its URL to layers/assets.py"
+            )
+        local = table[name]
+        if local is not None:
+            out.append((name, local))
+    return out
+
+
+def localise_assets(m: folium.Map) -> None:
+    """Point every element's default JS/CSS at ``/assets/...`` (per instance, in place)."""
+    for element in _walk(m):
+        if hasattr(element, "default_js"):
+            element.default_js = _local("JS", list(element.default_js), dict(LOCAL_JS))
+        if hasattr(element, "default_css"):
+            element.default_css = _local("CSS", list(element.default_css), dict(LOCAL_CSS))
+
+
+def build_map(
+    specs: tuple[LayerSpec, ...],
+    *,
+    title_zh: str,
+    title_en: str,
+    extent: BBox | None,
+    basemap: str = "none",
+    tianditu_key: str | None = None,
+    url_for: Callable[[str], str] = geojson_url,
+) -> folium.Map:
+    """A map drawing ``specs`` (bottom to top), fitted on ``extent``."""
+    m = folium.Map(
+        location=DEFAULT_CENTRE, zoom_start=10, tiles=None, control_scale=True, max_zoom=19
+    )
+    root = m.get_root()
+    assert isinstance(root, Figure)
+    root.title = f"{title_zh} {title_en} · gridgov"
+    PageStyle(title_zh, title_en).add_to(m)
+    _add_basemap(m, basemap, tianditu_key)
+    fetched: dict[str, FetchedLayer] = {}
+    for order, spec in enumerate(specs):
+        z_index = (600 if spec.geometry_type == "point" else 400) + order
+        layer = FetchedLayer(spec, url_for(spec.id), z_index)
+        layer.add_to(m)
+        fetched[spec.id] = layer
+    Legend(specs, "图例", "Legend").add_to(m)
+    if "grids" in fetched:
+        GridSearch(fetched["grids"], "搜索网格 Search grids").add_to(m)
+    plugins.Fullscreen(  # type: ignore[no-untyped-call]
+        position="topleft", title="全屏 Full screen", title_cancel="退出全屏 Exit full screen"
+    ).add_to(m)
+    plugins.MeasureControl(  # type: ignore[no-untyped-call]
+        position="topleft",
+        primary_length_unit="meters",
+        secondary_length_unit="kilometers",
+        primary_area_unit="sqmeters",
+        secondary_area_unit="hectares",
+    ).add_to(m)
+    folium.LayerControl(position="topright", collapsed=False).add_to(m)
+    if extent is not None:
+        m.fit_bounds([[extent.miny, extent.minx], [extent.maxy, extent.maxx]])
+    localise_assets(m)
+    return m

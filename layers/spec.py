@@ -1,0 +1,138 @@
+"""What a map layer is: a small frozen value (id, titles, query, style, legend, popup).
+
+A layer is defined once here and drives every output (Folium pages now; vector tiles,
+OGC collections and file exports later). Specs hold no behaviour beyond deriving their
+legend; renderers read them.
+
+>>> s = StyleSpec(stroke="#333333", categories=(Category("a", "#ff0000", "甲", "A"),), by="k")
+>>> s.colour_of("a"), s.colour_of("b")
+('#ff0000', '#333333')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "Category",
+    "GeometryType",
+    "LayerSpec",
+    "LegendEntry",
+    "PopupField",
+    "StyleSpec",
+]
+
+GeometryType = Literal["polygon", "line", "point"]
+
+
+@dataclass(frozen=True)
+class Category:
+    """One value of a categorical style: its colour, optional line weight, and labels."""
+
+    value: str
+    colour: str
+    label_zh: str
+    label_en: str
+    weight: float | None = None
+
+
+@dataclass(frozen=True)
+class StyleSpec:
+    """How features are drawn (Leaflet path options) and, with ``by``, coloured by a property.
+
+    ``fill`` is the fill colour of polygons and points (``None``: no fill, an outline);
+    with ``by`` set, a feature whose ``properties[by]`` matches a category takes that
+    category's colour as both fill (if filled) and stroke, and its weight if given.
+    ``radius`` is the circle radius of point layers drawn as circles; ``icon`` (a
+    Font Awesome name such as ``"shield-halved"``) draws points as awesome markers.
+    """
+
+    stroke: str = "#333333"
+    weight: float = 1.0
+    opacity: float = 1.0
+    fill: str | None = None
+    fill_opacity: float = 0.35
+    dash: str | None = None
+    radius: float = 6.0
+    icon: str | None = None
+    marker_colour: str = "darkblue"
+    by: str | None = None
+    categories: tuple[Category, ...] = ()
+
+    def colour_of(self, value: str | None) -> str:
+        """The colour a feature with ``properties[by] == value`` is drawn in."""
+        for category in self.categories:
+            if category.value == value:
+                return category.colour
+        return self.stroke
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """A line of the map legend."""
+
+    label_zh: str
+    label_en: str
+    colour: str
+
+
+@dataclass(frozen=True)
+class PopupField:
+    """A feature property shown in the popup, labelled in Chinese and English."""
+
+    property: str
+    label_zh: str
+    label_en: str
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A map layer.
+
+    ``sql`` is one SELECT with bound parameters ``:minx, :miny, :maxx, :maxy`` (the
+    bbox, EPSG:4326) returning a column ``fid`` (the feature id), a column ``geom``
+    (EPSG:4326) and the feature properties as the other columns.
+    """
+
+    id: str
+    title_zh: str
+    title_en: str
+    geometry_type: GeometryType
+    sql: str
+    style: StyleSpec
+    popup: tuple[PopupField, ...] = ()
+    legend_entries: tuple[LegendEntry, ...] = ()
+    min_zoom: int = 0
+    max_zoom: int = 22
+    shown: bool = True
+    served_as: Literal["geojson"] = "geojson"
+
+    def __post_init__(self) -> None:
+        if not self.id.replace("_", "").isalnum() or not self.id.islower():
+            raise ValueError(f"layer id {self.id!r}: use lower-case letters, digits and _")
+        if self.min_zoom > self.max_zoom:
+            raise ValueError(f"layer {self.id}: min_zoom {self.min_zoom} > max_zoom")
+        if self.style.by and not self.style.categories:
+            raise ValueError(f"layer {self.id}: style.by={self.style.by!r} needs categories")
+
+    @property
+    def title(self) -> str:
+        """Chinese and English title, as shown in the layer control."""
+        return f"{self.title_zh} {self.title_en}"
+
+    @property
+    def css_class(self) -> str:
+        """The CSS class every rendered feature of this layer carries (``gg-<id>``)."""
+        return f"gg-{self.id}"
+
+    def legend(self) -> tuple[LegendEntry, ...]:
+        """Explicit entries, else one per style category, else one for the layer."""
+        if self.legend_entries:
+            return self.legend_entries
+        if self.style.categories:
+            return tuple(
+                LegendEntry(c.label_zh, c.label_en, c.colour) for c in self.style.categories
+            )
+        colour = self.style.marker_colour if self.style.icon else self.style.stroke
+        return (LegendEntry(self.title_zh, self.title_en, colour),)

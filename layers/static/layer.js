@@ -1,0 +1,87 @@
+/* gridgov: build a catalogue layer (an empty L.geoJson filled by fetch()).
+ * cfg comes from layers/folium_elements.py (FetchedLayer.config). Progress is recorded
+ * in window.gridgov: loaded[id] = feature count, errors = messages. */
+window.gridgov = window.gridgov || {loaded: {}, errors: []};
+
+function gridgovLayer(map, cfg) {
+    "use strict";
+    var state = window.gridgov;
+    var pane = map.createPane(cfg.pane);
+    pane.style.zIndex = String(cfg.zIndex);
+
+    function category(feature) {
+        return cfg.by ? cfg.categories[(feature.properties || {})[cfg.by]] : undefined;
+    }
+    function styleOf(feature) {
+        var s = Object.assign({}, cfg.style);
+        var c = category(feature);
+        if (c) {
+            s.color = c.colour;
+            if (cfg.filled) { s.fillColor = c.colour; }
+            if (c.weight !== null) { s.weight = c.weight; }
+        }
+        return s;
+    }
+    function esc(v) {
+        return String(v).replace(/[&<>"']/g, function (ch) {
+            return {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"}[ch];
+        });
+    }
+    function popupHtml(feature) {
+        var p = feature.properties || {};
+        var c = category(feature);
+        var rows = cfg.popup.map(function (f) {
+            var v = p[f.property];
+            if (v === null || v === undefined) { v = "—"; }
+            else if (f.property === cfg.by && c) { v = c.zh + " " + c.en; }
+            return "<tr><th>" + esc(f.zh) + " <span class=\"gg-en\">" + esc(f.en) +
+                "</span></th><td>" + esc(v) + "</td></tr>";
+        });
+        return "<div class=\"gg-popup\"><h4>" + esc(cfg.title) + "</h4><table>" +
+            rows.join("") + "</table></div>";
+    }
+    var layer = L.geoJson(null, {
+        pane: cfg.pane,
+        className: cfg.className,
+        style: styleOf,
+        pointToLayer: function (feature, latlng) {
+            if (cfg.icon) {
+                return L.marker(latlng, {pane: cfg.pane, shadowPane: cfg.pane, icon: L.AwesomeMarkers.icon({
+                    icon: cfg.icon, prefix: "fa", markerColor: cfg.markerColour,
+                    className: "awesome-marker " + cfg.className
+                })});
+            }
+            return L.circleMarker(latlng, Object.assign(styleOf(feature), {
+                pane: cfg.pane, className: cfg.className, radius: cfg.radius
+            }));
+        },
+        onEachFeature: function (feature, l) {
+            l.bindPopup(popupHtml(feature), {maxWidth: 360});
+            if (feature.properties && feature.properties.name) {
+                l.bindTooltip(esc(feature.properties.name), {sticky: true});
+            }
+        }
+    });
+    if (cfg.minZoom > 0 || cfg.maxZoom < 22) {
+        var sync = function () {
+            var z = map.getZoom();
+            pane.style.display = (z >= cfg.minZoom && z <= cfg.maxZoom) ? "" : "none";
+        };
+        map.on("zoomend", sync);
+        sync();
+    }
+    fetch(cfg.url, {headers: {Accept: "application/geo+json"}})
+        .then(function (r) {
+            if (!r.ok) { throw new Error(cfg.url + ": HTTP " + r.status); }
+            return r.json();
+        })
+        .then(function (data) {
+            layer.addData(data);
+            state.loaded[cfg.id] = data.features.length;
+        })
+        .catch(function (err) {
+            state.errors.push(cfg.id + ": " + err);
+            console.error("gridgov layer " + cfg.id + " failed: " + err);
+        });
+    return layer;
+}
