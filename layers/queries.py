@@ -102,8 +102,8 @@ def parse_bbox(value: str | None) -> BBox:
     box = BBox(*numbers)
     if not (-180 <= box.minx < box.maxx <= 180 and -90 <= box.miny < box.maxy <= 90):
         raise InvalidInput(
-            f"bbox={value!r}: need -180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90 "
-            "(longitude first)"
+            f"bbox={value!r}: minx,miny,maxx,maxy must satisfy -180 <= minx < maxx <= 180 "
+            "and -90 <= miny < maxy <= 90 (longitude first, degrees)"
         )
     return box
 
