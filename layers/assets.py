@@ -20,7 +20,7 @@ ASSET_DIRS: Mapping[str, str] = MappingProxyType(
         "leaflet": "leaflet/dist",
         "leaflet.fullscreen": "leaflet.fullscreen",
         "leaflet-measure": "leaflet-measure/dist",
-        "leaflet-search": "leaflet-search/dist",
+        "leaflet-search": "leaflet-search",  # its CSS loads ../images/
         "leaflet.awesome-markers": "leaflet.awesome-markers/dist",
         "fontawesome": "@fortawesome/fontawesome-free",
     }
@@ -44,7 +44,7 @@ LOCAL_JS: Mapping[str, str | None] = MappingProxyType(
         "awesome_markers": asset_url("leaflet.awesome-markers", "leaflet.awesome-markers.min.js"),
         "Control.Fullscreen.js": asset_url("leaflet.fullscreen", "Control.FullScreen.js"),
         "leaflet_measure_js": asset_url("leaflet-measure", "leaflet-measure.min.js"),
-        "leaflet_search_js": asset_url("leaflet-search", "leaflet-search.min.js"),
+        "leaflet_search_js": asset_url("leaflet-search", "dist/leaflet-search.min.js"),
     }
 )
 LOCAL_CSS: Mapping[str, str | None] = MappingProxyType(
@@ -57,6 +57,6 @@ LOCAL_CSS: Mapping[str, str | None] = MappingProxyType(
         "awesome_rotate_css": None,
         "Control.FullScreen.css": asset_url("leaflet.fullscreen", "Control.FullScreen.css"),
         "leaflet_measure_css": asset_url("leaflet-measure", "leaflet-measure.css"),
-        "leaflet_search_css": asset_url("leaflet-search", "leaflet-search.min.css"),
+        "leaflet_search_css": asset_url("leaflet-search", "dist/leaflet-search.min.css"),
     }
 )

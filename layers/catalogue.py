@@ -55,10 +55,11 @@ GRIDS = LayerSpec(
     geometry_type="polygon",
     sql=queries.GRIDS,
     style=StyleSpec(
-        stroke="#555555",
-        weight=1.2,
+        stroke="#ffffff",
+        weight=1.5,
+        opacity=0.9,
         fill="#999999",
-        fill_opacity=0.4,
+        fill_opacity=0.45,
         by="kind",
         categories=tuple(
             Category(kind, _GRID_COLOURS[kind], zh, en)

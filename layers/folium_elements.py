@@ -87,8 +87,29 @@ class FetchedLayer(Layer):
         }
 
 
+#: The colours of Leaflet.awesome-markers' marker names (its sprite), for the legend.
+MARKER_COLOURS = {
+    "red": "#d33d2a",
+    "darkred": "#a23336",
+    "orange": "#f69730",
+    "green": "#70ae26",
+    "darkgreen": "#728224",
+    "blue": "#38a9dc",
+    "darkblue": "#0e67a3",
+    "cadetblue": "#436978",
+    "purple": "#d051b8",
+    "darkpurple": "#5b396b",
+}
+
+
 def _swatch(spec: LayerSpec, colour: str) -> str:
     style = spec.style
+    if spec.geometry_type == "point" and style.icon:
+        background = MARKER_COLOURS.get(style.marker_colour, style.marker_colour)
+        return (
+            f'<i class="gg-swatch gg-swatch-icon" style="background:{escape(background)}">'
+            f'<i class="fa fa-{escape(style.icon)}"></i></i>'
+        )
     if spec.geometry_type == "point":
         return f'<i class="gg-swatch gg-swatch-point" style="background:{escape(colour)}"></i>'
     if spec.geometry_type == "line" or style.fill is None:
@@ -117,11 +138,8 @@ def legend_html(specs: tuple[LayerSpec, ...], title_zh: str, title_en: str) -> s
                 f'<span class="gg-en">{escape(spec.title_en)}</span></div>'
             )
         for entry in entries:
-            colour = spec.style.marker_colour if spec.style.icon else entry.colour
-            parts.append(
-                f'<div class="gg-legend-entry">{_swatch(spec, colour)}{escape(entry.label_zh)} '
-                f'<span class="gg-en">{escape(entry.label_en)}</span></div>'
-            )
+            label = f'{escape(entry.label_zh)} <span class="gg-en">{escape(entry.label_en)}</span>'
+            parts.append(f'<div class="gg-legend-entry">{_swatch(spec, entry.colour)}{label}</div>')
     return "".join(parts)
 
 
@@ -152,7 +170,7 @@ class Legend(MacroElement):
 
 
 class PageStyle(MacroElement):
-    """The page's CSS, the map title box, and the JS that builds the catalogue layers."""
+    """The page's CSS and title box, a metric scale bar, and the JS of the catalogue layers."""
 
     _template = Template(
         """
@@ -169,6 +187,7 @@ class PageStyle(MacroElement):
                 return div;
             };
             box.addTo(map);
+            L.control.scale({imperial: false, maxWidth: 160}).addTo(map);
         })({{ this._parent.get_name() }});
         {% endmacro %}
         """
@@ -204,10 +223,10 @@ class GridSearch(JSCSSMixin, MacroElement):
         """
     )
     default_js: list[tuple[str, str]] = [  # noqa: RUF012 (folium reads it per instance)
-        ("leaflet_search_js", asset_url("leaflet-search", "leaflet-search.min.js"))
+        ("leaflet_search_js", asset_url("leaflet-search", "dist/leaflet-search.min.js"))
     ]
     default_css: list[tuple[str, str]] = [  # noqa: RUF012
-        ("leaflet_search_css", asset_url("leaflet-search", "leaflet-search.min.css"))
+        ("leaflet_search_css", asset_url("leaflet-search", "dist/leaflet-search.min.css"))
     ]
 
     def __init__(self, layer: FetchedLayer, placeholder: str) -> None:

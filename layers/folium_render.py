@@ -120,8 +120,13 @@ def build_map(
 ) -> folium.Map:
     """A map drawing ``specs`` (bottom to top), fitted on ``extent``."""
     m = folium.Map(
-        location=DEFAULT_CENTRE, zoom_start=10, tiles=None, control_scale=True, max_zoom=19
-    )
+        location=DEFAULT_CENTRE,
+        zoom_start=10,
+        tiles=None,
+        control_scale=False,
+        max_zoom=19,
+        zoom_snap=0.25,
+    )  # the scale bar is PageStyle's: metric only
     root = m.get_root()
     assert isinstance(root, Figure)
     root.title = f"{title_zh} {title_en} · gridgov"
@@ -148,6 +153,11 @@ def build_map(
     ).add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
     if extent is not None:
-        m.fit_bounds([[extent.miny, extent.minx], [extent.maxy, extent.maxx]])
+        # Room for the title and tools on the left, the layers and legend on the right.
+        m.fit_bounds(
+            [[extent.miny, extent.minx], [extent.maxy, extent.maxx]],
+            padding_top_left=(60, 30),
+            padding_bottom_right=(240, 30),
+        )
     localise_assets(m)
     return m

@@ -43,7 +43,8 @@ class StyleSpec:
 
     ``fill`` is the fill colour of polygons and points (``None``: no fill, an outline);
     with ``by`` set, a feature whose ``properties[by]`` matches a category takes that
-    category's colour as both fill (if filled) and stroke, and its weight if given.
+    category's colour as its fill (filled layers) or its stroke (outlines and lines),
+    and the category's weight if given.
     ``radius`` is the circle radius of point layers drawn as circles; ``icon`` (a
     Font Awesome name such as ``"shield-halved"``) draws points as awesome markers.
     """

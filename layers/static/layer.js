@@ -16,8 +16,7 @@ function gridgovLayer(map, cfg) {
         var s = Object.assign({}, cfg.style);
         var c = category(feature);
         if (c) {
-            s.color = c.colour;
-            if (cfg.filled) { s.fillColor = c.colour; }
+            if (cfg.filled) { s.fillColor = c.colour; } else { s.color = c.colour; }
             if (c.weight !== null) { s.weight = c.weight; }
         }
         return s;
