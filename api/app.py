@@ -33,6 +33,10 @@ def create_app(database_url: str | None = None) -> FastAPI:
         version=gis.__version__,
         summary="Grid governance maps and data: grids, communities, police posts.",
         lifespan=lifespan,
+        # FastAPI's /docs and /redoc pages load Swagger UI / ReDoc from a CDN: off, since
+        # gridgov pages must work offline. The schema stays at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.include_router(health.router)

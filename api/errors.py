@@ -82,7 +82,7 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
     detail = exc.detail if isinstance(exc.detail, str) else title
     if exc.status_code == 404 and detail == "Not Found":
-        detail = f"nothing at {request.url.path}; see / for the maps and /docs for the API"
+        detail = f"nothing at {request.url.path}; see / for the maps and /openapi.json for the API"
     return problem(request, exc.status_code, title, detail)
 
 

@@ -85,17 +85,20 @@ def _serve(env: dict[str, str], port: int, log: IO[bytes], timeout: float) -> It
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
+        last = "no answer"
         while True:
             if proc.poll() is not None:
                 log.seek(0)
                 raise RuntimeError(f"uvicorn exited with {proc.returncode}:\n{log.read().decode()}")
             try:
-                if httpx.get(base + "/health", timeout=2.0).status_code == 200:
+                r = httpx.get(base + "/health", timeout=2.0)
+                if r.status_code == 200:
                     break
-            except httpx.TransportError:
-                pass
+                last = f"HTTP {r.status_code}: {r.text}"
+            except httpx.TransportError as exc:
+                last = repr(exc)
             if time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not answer /health within {timeout} s")
+                raise RuntimeError(f"uvicorn /health not ok within {timeout} s; last: {last}")
             time.sleep(0.1)
         yield base
     finally:

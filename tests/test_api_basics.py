@@ -6,6 +6,7 @@ SQL the API runs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -117,6 +118,8 @@ def test_index_lists_the_map(client: httpx.Client) -> None:
     r = client.get("/")
     assert r.status_code == 200
     assert 'href="/map"' in r.text
+    for href in re.findall(r'href="([^"]+)"', r.text):  # every link on the index works
+        assert client.get(href).status_code == 200, href
 
 
 def test_unknown_path_is_problem_json(client: httpx.Client) -> None:
