@@ -1,0 +1,36 @@
+"""Entry point of the ``gridgov`` command."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from gis import __version__
+from gis.cli import db, demo, serve
+
+app = typer.Typer(
+    name="gridgov",
+    help="Grid governance on PostGIS: grids, coverage audits, police posts, map layers.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(demo.app, name="demo")
+app.command("serve")(serve.serve)
+
+
+@app.callback()
+def main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more."),
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print gridgov's version."""
+    typer.echo(__version__)

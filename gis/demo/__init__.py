@@ -1,0 +1,1 @@
+"""The demo prefecture: a generated, realistic Changji with planted defects."""
