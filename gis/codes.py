@@ -18,8 +18,14 @@ import math
 import re
 from collections.abc import Sequence
 
-__all__ = ["LEVEL_DIGITS", "grid_code", "is_region_code", "level_of", "parent_code",
-           "sequence_order"]
+__all__ = [
+    "LEVEL_DIGITS",
+    "grid_code",
+    "is_region_code",
+    "level_of",
+    "parent_code",
+    "sequence_order",
+]
 
 LEVEL_DIGITS = {"prefecture": 4, "county": 6, "street": 9, "community": 12}
 _REGION = re.compile(r"^[0-9]{12}$")

@@ -103,6 +103,7 @@ POLICE_POSTS = LayerSpec(
     geometry_type="point",
     sql=queries.POLICE_POSTS,
     style=StyleSpec(stroke="#ffffff", icon="shield-halved", marker_colour="darkblue"),
+    min_zoom=15,
     popup=(
         _NAME,
         _CODE,

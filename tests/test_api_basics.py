@@ -11,21 +11,18 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from _frontend_fixture import map_engine
 from browser import serve
 from sqlalchemy import Engine, text
 
 import shapely
 from shapely.geometry import box, shape
 
-__all__ = ["map_engine"]
-
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
 
 
 @pytest.fixture(scope="module")
-def client(map_engine: Engine) -> Iterator[httpx.Client]:
-    url = map_engine.url.render_as_string(hide_password=False)
+def client(demo_engine: Engine) -> Iterator[httpx.Client]:
+    url = demo_engine.url.render_as_string(hide_password=False)
     with serve(url) as base, httpx.Client(base_url=base, timeout=30.0) as c:
         yield c
 
@@ -58,15 +55,15 @@ def test_health_reports_versions(client: httpx.Client) -> None:
     assert "POSTGIS=" in body["postgis"]
 
 
-def test_grids_in_bbox(client: httpx.Client, map_engine: Engine) -> None:
-    bbox = _bbox_inside_data(map_engine)
+def test_grids_in_bbox(client: httpx.Client, demo_engine: Engine) -> None:
+    bbox = _bbox_inside_data(demo_engine)
     r = client.get("/layers/grids.geojson", params={"bbox": ",".join(map(str, bbox))})
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/geo+json"
     fc = r.json()
     assert fc["type"] == "FeatureCollection"
-    expected = {code for code, geom in _live_grids(map_engine) if geom.intersects(box(*bbox))}
-    assert 0 < len(expected) < len(_live_grids(map_engine))
+    expected = {code for code, geom in _live_grids(demo_engine) if geom.intersects(box(*bbox))}
+    assert 0 < len(expected) < len(_live_grids(demo_engine))
     assert {f["id"] for f in fc["features"]} == expected
     assert len(fc["features"]) == len(expected)
     feature = fc["features"][0]
@@ -77,9 +74,9 @@ def test_grids_in_bbox(client: httpx.Client, map_engine: Engine) -> None:
     assert bbox[1] - 1 < lat < bbox[3] + 1
 
 
-def test_grids_without_bbox_are_the_live_ones(client: httpx.Client, map_engine: Engine) -> None:
+def test_grids_without_bbox_are_the_live_ones(client: httpx.Client, demo_engine: Engine) -> None:
     fc = client.get("/layers/grids.geojson").json()
-    live = _live_grids(map_engine)
+    live = _live_grids(demo_engine)
     assert sorted(f["id"] for f in fc["features"]) == sorted(code for code, _ in live)
     for f in fc["features"]:
         for x, y in shapely.get_coordinates(shape(f["geometry"])):

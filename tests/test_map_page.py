@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _frontend_fixture import map_engine
 from browser import Browser, open_browser, serve
 from sqlalchemy import Engine, text
 
@@ -22,16 +21,14 @@ from layers.folium_render import build_map
 from layers.maps import PREFECTURE_MAP, render_page
 from layers.queries import BBox
 
-__all__ = ["map_engine"]
-
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 LIVE = "SELECT count(*) FROM grid WHERE valid_to IS NULL"
 _REMOTE = re.compile(r"""<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*["']?(https?:)?//""", re.I)
 
 
 @pytest.fixture(scope="module")
-def base_url(map_engine: Engine) -> Iterator[str]:
-    with serve(map_engine.url.render_as_string(hide_password=False)) as base:
+def base_url(demo_engine: Engine) -> Iterator[str]:
+    with serve(demo_engine.url.render_as_string(hide_password=False)) as base:
         yield base
 
 
@@ -40,10 +37,10 @@ def _count(engine: Engine, sql: str, **params: str) -> int:
         return int(conn.execute(text(sql), params).scalar_one())
 
 
-def test_page_html_has_no_cdn(map_engine: Engine) -> None:
+def test_page_html_has_no_cdn(demo_engine: Engine) -> None:
     from sqlalchemy.orm import Session
 
-    with Session(map_engine) as session:
+    with Session(demo_engine) as session:
         html = render_page(session, PREFECTURE_MAP)
     assert not _REMOTE.search(html), _REMOTE.search(html)
     assert "url(http" not in html
@@ -54,9 +51,9 @@ def test_page_html_has_no_cdn(map_engine: Engine) -> None:
 
 
 @pytest.mark.browser
-def test_map_draws_every_live_grid_offline(base_url: str, map_engine: Engine) -> None:
-    live = _count(map_engine, LIVE)
-    posts = _count(map_engine, "SELECT count(*) FROM police_post")
+def test_map_draws_every_live_grid_offline(base_url: str, demo_engine: Engine) -> None:
+    live = _count(demo_engine, LIVE)
+    posts = _count(demo_engine, "SELECT count(*) FROM police_post")
     assert live > 0
     with open_browser() as browser:
         page = browser.open(base_url + "/map")
@@ -71,7 +68,7 @@ def test_map_draws_every_live_grid_offline(base_url: str, map_engine: Engine) ->
         assert page.locator("path.gg-grids").count() == live
         assert page.locator(".gg-police_posts:not(.awesome-marker-shadow)").count() == posts
         for kind, colour in _kind_colours().items():
-            n = _count(map_engine, f"{LIVE} AND kind = :kind", kind=kind)
+            n = _count(demo_engine, f"{LIVE} AND kind = :kind", kind=kind)
             assert page.locator(f'path.gg-grids[fill="{colour}"]').count() == n, kind
         legend = page.locator(".gg-legend").inner_text()
         assert "地缘型网格" in legend

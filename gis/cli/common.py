@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from gis.errors import GridgovError
@@ -20,18 +21,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def say(message: str) -> None:
-    console.print(message, markup=False)
+    # soft_wrap: never fold a long line (a URL) at the 80 columns of a pipe
+    console.print(message, markup=False, soft_wrap=True)
 
 
 def friendly_errors(func: F) -> F:
-    """Print a gridgov error as one clear message and exit 1 (no traceback)."""
+    """Print a gridgov error, or a GRIDGOV_* setting that is not valid, as one clear
+    message and exit 1 (no traceback)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except GridgovError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", markup=True, soft_wrap=True)
-            raise typer.Exit(1) from None
+            messages = [exc.message]
+        except ValidationError as exc:  # from get_settings(): a bad environment variable
+            messages = [str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()]
+        for message in messages:
+            err_console.print("[bold red]error:[/] ", end="", markup=True)
+            err_console.print(message, markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

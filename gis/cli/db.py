@@ -33,7 +33,9 @@ def up() -> None:
 def down() -> None:
     """Stop the embedded cluster (data is kept)."""
     if _external():
-        raise SetupError("GRIDGOV_DATABASE_URL is set: gridgov does not stop a database it did not start")
+        raise SetupError(
+            "GRIDGOV_DATABASE_URL is set: gridgov does not stop a database it did not start"
+        )
     say("stopped" if embedded_cluster(say).down() else "the embedded cluster was not running")
 
 
@@ -58,7 +60,9 @@ def status() -> None:
 
 @app.command()
 @friendly_errors
-def url(tcp: bool = typer.Option(False, help="The TCP URL with password, for QGIS or psql.")) -> None:
+def url(
+    tcp: bool = typer.Option(False, help="The TCP URL with password, for QGIS or psql."),
+) -> None:
     """Print the database URL gridgov uses."""
     if tcp and not _external():
         say(embedded_cluster(say).tcp_url())
@@ -81,7 +85,9 @@ def migrate() -> None:
 def reset(yes: bool = typer.Option(False, "--yes", help="Do not ask.")) -> None:
     """Delete the embedded cluster and all its data, and start an empty one."""
     if _external():
-        raise SetupError("GRIDGOV_DATABASE_URL is set: gridgov never deletes a database it did not create")
+        raise SetupError(
+            "GRIDGOV_DATABASE_URL is set: gridgov never deletes a database it did not create"
+        )
     if not yes and not typer.confirm("Delete every database of the embedded cluster?"):
         raise typer.Exit(1)
     url = embedded_cluster(say).reset()

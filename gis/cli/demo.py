@@ -23,7 +23,9 @@ app = typer.Typer(help="The demo prefecture (generated, modelled on Changji, Xin
 @friendly_errors
 def load(
     seed: int = typer.Option(42, help="Random seed: the same seed gives the same prefecture."),
-    scale: int = typer.Option(1, help="1 ≈ 150 communities and 1,263 grids; 10 is ten times larger."),
+    scale: int = typer.Option(
+        1, help="1 ≈ 150 communities and 1,263 grids; 10 is ten times larger."
+    ),
     county: list[str] = typer.Option(
         [], "--county", help="Real county code(s) to draw from, main one first (default all)."
     ),
@@ -31,7 +33,9 @@ def load(
 ) -> None:
     """Generate the demo prefecture and load it (skipped when already loaded)."""
     if scale < 1:
-        raise InvalidInput(f"--scale must be 1 or more (got {scale}): 1 is the reported Changji size")
+        raise InvalidInput(
+            f"--scale must be 1 or more (got {scale}): 1 is the reported Changji size"
+        )
     select_counties(scale, county or None)  # checks county codes before anything is written
     url = bring_up(say)
     engine = create_db_engine(url)

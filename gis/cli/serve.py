@@ -16,7 +16,7 @@ def serve(
     port: int = typer.Option(None, help="Port (GRIDGOV_PORT, default 8000)."),
 ) -> None:
     """Serve the API and the maps (FastAPI + uvicorn)."""
-    import uvicorn  # noqa: PLC0415 - only the server needs it
+    import uvicorn
 
     settings = get_settings().server
     host = host or settings.host

@@ -148,11 +148,18 @@ def _free_port(start: int = FIRST_PORT) -> int:
 
 
 def _pid_alive_as_postgres(pid: int) -> bool:
+    """A live postgres process (a zombie has an empty cmdline: it is dead)."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
     return b"postgres" in cmdline
+
+
+def _postmaster_pid(datadir: Path) -> int:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int((datadir / "postmaster.pid").read_text().splitlines()[0])
+    return -1
 
 
 class Cluster:
@@ -248,7 +255,9 @@ class Cluster:
         if bins is None:
             return False
         done = self._run([bins.tool("pg_ctl"), "status", "-D", str(self.datadir)], check=False)
-        return done.returncode == 0
+        # pg_ctl only asks kill(pid, 0), which a crashed postmaster that nobody reaped
+        # (a zombie: PID 1 of many containers never reaps) still answers
+        return done.returncode == 0 and _pid_alive_as_postgres(_postmaster_pid(self.datadir))
 
     def _init(self, bins: PgBinaries) -> None:
         self.say(f"creating the embedded PostGIS cluster in {self.datadir}")
@@ -311,13 +320,15 @@ class Cluster:
         pidfile = self.datadir / "postmaster.pid"
         if not pidfile.exists():
             return
-        try:
-            pid = int(pidfile.read_text().splitlines()[0])
-        except (OSError, ValueError, IndexError):
-            pid = -1
+        pid = _postmaster_pid(self.datadir)
         if not _pid_alive_as_postgres(pid):
             self.say(f"removing a stale postmaster.pid (process {pid} is gone)")
             pidfile.unlink(missing_ok=True)
+            # the socket's lock file names the same dead process; postgres refuses to start
+            # while that pid still answers kill(pid, 0), as an unreaped zombie does
+            for lock in self.datadir.glob(".s.PGSQL.*.lock"):
+                lock.unlink(missing_ok=True)
+                Path(str(lock).removesuffix(".lock")).unlink(missing_ok=True)
 
     def up(self) -> str:
         """Initialise if needed, start if stopped, create the database and PostGIS; the URL."""

@@ -57,7 +57,7 @@ def bring_up(say: Callable[[str], None] = print) -> str:
 
 def create_db_engine(url: str | None = None, **kwargs: object) -> Engine:
     """One engine per process; ``pool_pre_ping`` so a restarted server is noticed."""
-    return create_engine(url or database_url(), pool_pre_ping=True, future=True, **kwargs)  # type: ignore[arg-type]
+    return create_engine(url or database_url(), pool_pre_ping=True, **kwargs)
 
 
 def _describe(url: str) -> str:

@@ -56,8 +56,14 @@ def _without_overlaps(rects: np.ndarray) -> np.ndarray:
     return np.asarray(rects[keep])
 
 
-def _lattice_in(block: Polygon, dx: float, dy: float, rot: np.ndarray,
-                rng: np.random.Generator, jitter: float = 0.0) -> np.ndarray:
+def _lattice_in(
+    block: Polygon,
+    dx: float,
+    dy: float,
+    rot: np.ndarray,
+    rng: np.random.Generator,
+    jitter: float = 0.0,
+) -> np.ndarray:
     c = np.asarray(block.centroid.coords[0])
     local = (np.asarray(block.exterior.coords) - c) @ rot
     xs = np.arange(local[:, 0].min(), local[:, 0].max() + dx, dx)
@@ -118,17 +124,19 @@ def street_front(block: Polygon, rng: np.random.Generator) -> tuple[np.ndarray, 
     shapes = []
     for c, t, nrm in zip(centres, tangent, normal, strict=True):
         corners = np.array(
-            [c - t * w / 2 - nrm * depth / 2, c + t * w / 2 - nrm * depth / 2,
-             c + t * w / 2 + nrm * depth / 2, c - t * w / 2 + nrm * depth / 2]
+            [
+                c - t * w / 2 - nrm * depth / 2,
+                c + t * w / 2 - nrm * depth / 2,
+                c + t * w / 2 + nrm * depth / 2,
+                c - t * w / 2 + nrm * depth / 2,
+            ]
         )
         shapes.append(corners)
     rects = np.asarray(shapely.polygons(np.asarray(shapes))) if shapes else np.asarray([])
     front = _without_overlaps(_inside(rects, inner))
     back_area = inner.buffer(-(depth + 10))
     _, rot = _frame(block)
-    back = _inside(
-        _rects(_lattice_in(block, 46, 38, rot, rng, jitter=4), 26, 12, rot), back_area
-    )
+    back = _inside(_rects(_lattice_in(block, 46, 38, rot, rng, jitter=4), 26, 12, rot), back_area)
     back = back[rng.random(len(back)) < 0.6]
     footprints = np.asarray(list(front) + list(back), dtype=object)
     return footprints, shapely.area(footprints) if len(footprints) else np.asarray([])

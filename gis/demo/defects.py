@@ -60,8 +60,9 @@ class Planted:
     used_grids: set[int] = field(default_factory=set)
     used_communities: set[int] = field(default_factory=set)
 
-    def add(self, kind: str, grids: list[int], geom: shapely.Geometry | None = None,
-            **details: Any) -> None:
+    def add(
+        self, kind: str, grids: list[int], geom: shapely.Geometry | None = None, **details: Any
+    ) -> None:
         self.records.append({"kind": kind, "grids": grids, "geom": geom, **details})
         self.used_grids.update(grids)
 
@@ -70,8 +71,9 @@ def _shared_line(a: Polygon, b: Polygon) -> shapely.Geometry:
     return shapely.line_merge(shapely.intersection(a.boundary, b.boundary))
 
 
-def adjacent_pairs(layout: CountyLayout, grids: list[GridDraft], same_community: bool,
-           min_length: float) -> list[tuple[int, int, float]]:
+def adjacent_pairs(
+    layout: CountyLayout, grids: list[GridDraft], same_community: bool, min_length: float
+) -> list[tuple[int, int, float]]:
     """Adjacent grid pairs (i < j) with their shared boundary length."""
     owner = {a: gi for gi, g in enumerate(grids) for a in g.atoms}
     length: dict[tuple[int, int], float] = {}
@@ -95,6 +97,12 @@ def _fresh(planted: Planted, grids: list[GridDraft], *gis: int) -> bool:
 
 def _claim(planted: Planted, grids: list[GridDraft], *gis: int) -> None:
     planted.used_communities.update(grids[g].community for g in gis)
+
+
+def _with_vertices_of(geom: Polygon, piece: Polygon) -> Polygon:
+    """``geom`` with the corners of ``piece`` that lie on its edges added as vertices, so
+    the two keep identical edges after reprojection (no T-junctions)."""
+    return shapely.snap(geom, piece, 1e-6)
 
 
 def _strip(taker: GridDraft, giver: GridDraft) -> Polygon | None:
@@ -123,8 +131,9 @@ def _sliver(taker: GridDraft, giver: GridDraft, area: float) -> Polygon:
     return shapely.intersection(tri, giver.geom)
 
 
-def plant_geometry(layout: CountyLayout, grids: list[GridDraft], counts: dict[str, int],
-                   rng: np.random.Generator) -> Planted:
+def plant_geometry(
+    layout: CountyLayout, grids: list[GridDraft], counts: dict[str, int], rng: np.random.Generator
+) -> Planted:
     """Blind spots, overlaps, nested grids, slivers and spills; grids are changed in place."""
     planted = Planted()
     order = rng.permutation(len(grids)).tolist()
@@ -172,16 +181,19 @@ def plant_geometry(layout: CountyLayout, grids: list[GridDraft], counts: dict[st
             if strip is None:
                 continue
             ga.geom = shapely.union_all([ga.geom, strip])
+            gb.geom = _with_vertices_of(gb.geom, strip)
             planted.add("overlap", [a, b], strip, nested=False)
             did("overlap")
         elif want("sliver_overlap") and ga.kind == gb.kind == "geographic":
             tri = _sliver(ga, gb, 0.3)
             ga.geom = shapely.union_all([ga.geom, tri])
+            gb.geom = _with_vertices_of(gb.geom, tri)
             planted.add("overlap", [a, b], tri, nested=False, sliver=True)
             did("sliver_overlap")
         elif want("sliver_gap") and ga.kind == gb.kind == "geographic":
             tri = _sliver(gb, ga, 0.4)
             ga.geom = shapely.difference(ga.geom, tri)
+            gb.geom = _with_vertices_of(gb.geom, tri)
             planted.add("blind_spot", [a], tri, sliver=True, beside=b)
             did("sliver_gap")
         else:
@@ -197,6 +209,7 @@ def plant_geometry(layout: CountyLayout, grids: list[GridDraft], counts: dict[st
         if strip is None:
             continue
         grids[a].geom = shapely.union_all([grids[a].geom, strip])
+        grids[b].geom = _with_vertices_of(grids[b].geom, strip)
         planted.add("spill", [a, b], strip)
         did("spill")
         _claim(planted, grids, a, b)

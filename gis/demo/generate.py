@@ -26,11 +26,12 @@ from gis.demo.defects import (
     plant_geometry,
     split_building,
 )
+from gis.demo.graph import apportion
 from gis.demo.grids import GridDraft, allocate, draw_grids, split_atoms
 from gis.demo.layout import CountyLayout, layout_county
 from gis.demo.names import Namer
 from gis.demo.plant_people import plant_people
-from gis.demo.populate import BuildingRow, CountyPeople, populate
+from gis.demo.populate import BuildingRow, CountyPeople, populate, staff_grids
 from gis.demo.roads import roads
 
 __all__ = ["GENERATOR_VERSION", "DemoData", "generate"]
@@ -98,17 +99,12 @@ def _frame(county: County) -> Transformer:
 def _split_counts(total: dict[str, int], shares: list[float]) -> list[dict[str, int]]:
     out: list[dict[str, int]] = [{} for _ in shares]
     for kind, n in total.items():
-        raw = np.array(shares) / sum(shares) * n
-        base = np.floor(raw).astype(int)
-        for i in np.argsort(-(raw - base), kind="stable")[: n - base.sum()]:
-            base[i] += 1
-        for i, v in enumerate(base):
+        for i, v in enumerate(apportion(np.array(shares), n)):
             out[i][kind] = int(v)
     return out
 
 
-def _name_grids(county: County, layout: CountyLayout, grids: list[GridDraft],
-                namer: Namer) -> None:
+def _name_grids(county: County, layout: CountyLayout, grids: list[GridDraft], namer: Namer) -> None:
     """Codes west→east, north→south per community, and names."""
     for comm_index, comm in enumerate(county.communities):
         members = [g for g in grids if g.community == comm_index]
@@ -147,8 +143,11 @@ def generate(seed: int = 42, scale: int = 1, counties: list[str] | None = None) 
     data.regions.insert(
         0,
         {
-            "code": PREFECTURE[0], "name": PREFECTURE[1], "level": "prefecture",
-            "parent_code": None, "urban": True,
+            "code": PREFECTURE[0],
+            "name": PREFECTURE[1],
+            "level": "prefecture",
+            "parent_code": None,
+            "urban": True,
             "households": sum(r["households"] for r in data.regions if r["level"] == "county"),
             "population": sum(r["population"] for r in data.regions if r["level"] == "county"),
             "geom": pref,
@@ -157,8 +156,9 @@ def generate(seed: int = 42, scale: int = 1, counties: list[str] | None = None) 
     return data
 
 
-def _county(county: County, wanted: dict[str, int], rng: np.random.Generator, namer: Namer,
-            data: DemoData) -> shapely.Geometry:
+def _county(
+    county: County, wanted: dict[str, int], rng: np.random.Generator, namer: Namer, data: DemoData
+) -> shapely.Geometry:
     layout = layout_county(county, rng)
     share = len(county.communities) / 150
     counts = allocate(county, layout, share, rng)
@@ -168,13 +168,15 @@ def _county(county: County, wanted: dict[str, int], rng: np.random.Generator, na
     targets = _out_of_band(county, grids, planted, wanted.get("households_out_of_band", 0), rng)
     people = populate(county, layout, grids, targets, planted.vacant_atoms, namer, share, rng)
     _split_buildings(county, layout, grids, people, planted, wanted.get("building_split", 0), rng)
+    staff_grids(grids, people, namer, rng)  # after every household is placed
     plant_people(layout, grids, people, planted, wanted, rng)
     _name_grids(county, layout, grids, namer)
     return _emit(county, layout, grids, people, planted, namer, data)
 
 
-def _out_of_band(county: County, grids: list[GridDraft], planted: Planted, n: int,
-                 rng: np.random.Generator) -> dict[int, int]:
+def _out_of_band(
+    county: County, grids: list[GridDraft], planted: Planted, n: int, rng: np.random.Generator
+) -> dict[int, int]:
     targets: dict[int, int] = {}
     for gi in rng.permutation(len(grids)).tolist():
         if len(targets) == n:
@@ -185,15 +187,23 @@ def _out_of_band(county: County, grids: list[GridDraft], planted: Planted, n: in
         urban = not county.communities[g.community].is_village
         lo, hi = BAND[("geographic", urban)]
         high = len(targets) % 3 != 2
-        value = int(rng.integers(hi + 60, hi + 180)) if high else int(rng.integers(lo // 2, lo - 50))
+        value = (
+            int(rng.integers(hi + 60, hi + 180)) if high else int(rng.integers(lo // 2, lo - 50))
+        )
         targets[gi] = value
         planted.add("households_out_of_band", [gi], None, band=[lo, hi], high=high)
     return targets
 
 
-def _split_buildings(county: County, layout: CountyLayout, grids: list[GridDraft],
-                     people: CountyPeople, planted: Planted, n: int,
-                     rng: np.random.Generator) -> None:
+def _split_buildings(
+    county: County,
+    layout: CountyLayout,
+    grids: list[GridDraft],
+    people: CountyPeople,
+    planted: Planted,
+    n: int,
+    rng: np.random.Generator,
+) -> None:
     pairs = adjacent_pairs(layout, grids, same_community=True, min_length=80)
     rng.shuffle(pairs)
     done = 0
@@ -210,13 +220,14 @@ def _split_buildings(county: County, layout: CountyLayout, grids: list[GridDraft
         ):
             continue
         households = int(rng.integers(4, 13))
-        population = int(round(households * 2.8))
+        population = round(households * 2.8)
         people.buildings.append(BuildingRow(footprint, "residential", households, population, 3, i))
         grids[i].households += households
         grids[i].population += population
         share_i = footprint.intersection(grids[i].geom).area / footprint.area
-        planted.add("building_split", [i, j], footprint, shares=[round(share_i, 3),
-                                                                  round(1 - share_i, 3)])
+        planted.add(
+            "building_split", [i, j], footprint, shares=[round(share_i, 3), round(1 - share_i, 3)]
+        )
         done += 1
 
 
@@ -225,9 +236,7 @@ def _clean(geom: shapely.Geometry) -> shapely.Geometry:
     near-touching edges, and keeps shared edges identical on both sides."""
     if not geom.is_valid:
         fixed = shapely.make_valid(geom)
-        geom = shapely.union_all(
-            [p for p in shapely.get_parts(fixed) if p.geom_type == "Polygon"]
-        )
+        geom = shapely.union_all([p for p in shapely.get_parts(fixed) if p.geom_type == "Polygon"])
     return shapely.set_precision(geom, PRECISION)
 
 
@@ -237,8 +246,15 @@ def _multi(geom: shapely.Geometry) -> shapely.Geometry:
     return geom
 
 
-def _emit(county: County, layout: CountyLayout, grids: list[GridDraft], people: CountyPeople,
-          planted: Planted, namer: Namer, data: DemoData) -> shapely.Geometry:
+def _emit(
+    county: County,
+    layout: CountyLayout,
+    grids: list[GridDraft],
+    people: CountyPeople,
+    planted: Planted,
+    namer: Namer,
+    data: DemoData,
+) -> shapely.Geometry:
     """Turn the county into rows in EPSG:4326; the county outline is returned."""
     frame = _frame(county)
 
@@ -253,9 +269,7 @@ def _emit(county: County, layout: CountyLayout, grids: list[GridDraft], people: 
         return [_multi(_clean(g)) for g in arr]
 
     comms = county.communities
-    comm_geoms = [
-        shapely.union_all(layout.atoms[layout.community == k]) for k in range(len(comms))
-    ]
+    comm_geoms = [shapely.union_all(layout.atoms[layout.community == k]) for k in range(len(comms))]
     hh = np.zeros(len(comms), dtype=int)
     pop = np.zeros(len(comms), dtype=int)
     for g in grids:
@@ -273,32 +287,72 @@ def _emit(county: County, layout: CountyLayout, grids: list[GridDraft], people: 
         s_hh, s_pop = int(hh[idx].sum()), int(pop[idx].sum())
         county_hh += s_hh
         county_pop += s_pop
-        rows.append({"code": st.code, "name": st.name, "level": "street",
-                     "parent_code": county.code, "urban": st.is_urban,
-                     "households": s_hh, "population": s_pop, "geom": geom})
+        rows.append(
+            {
+                "code": st.code,
+                "name": st.name,
+                "level": "street",
+                "parent_code": county.code,
+                "urban": st.is_urban,
+                "households": s_hh,
+                "population": s_pop,
+                "geom": geom,
+            }
+        )
         for i in idx:
-            rows.append({"code": comms[i].code, "name": comms[i].name, "level": "community",
-                         "parent_code": st.code, "urban": not comms[i].is_village,
-                         "households": int(hh[i]), "population": int(pop[i]),
-                         "geom": comm_geoms[i]})
+            rows.append(
+                {
+                    "code": comms[i].code,
+                    "name": comms[i].name,
+                    "level": "community",
+                    "parent_code": st.code,
+                    "urban": not comms[i].is_village,
+                    "households": int(hh[i]),
+                    "population": int(pop[i]),
+                    "geom": comm_geoms[i],
+                }
+            )
     county_geom = shapely.union_all(street_geoms)
-    rows.insert(0, {"code": county.code, "name": county.name, "level": "county",
-                    "parent_code": PREFECTURE[0], "urban": True, "households": county_hh,
-                    "population": county_pop, "geom": county_geom})
+    rows.insert(
+        0,
+        {
+            "code": county.code,
+            "name": county.name,
+            "level": "county",
+            "parent_code": PREFECTURE[0],
+            "urban": True,
+            "households": county_hh,
+            "population": county_pop,
+            "geom": county_geom,
+        },
+    )
     for row, geom in zip(rows, ll([r["geom"] for r in rows], polygons=True), strict=True):
         row["geom"] = geom
     data.regions += rows
     for g, geom in zip(grids, ll([g.geom for g in grids], polygons=True), strict=True):
-        data.grids.append({"code": g.code, "name": g.name, "kind": g.kind,
-                           "community_code": comms[g.community].code,
-                           "households": g.households, "population": g.population,
-                           "geom": geom})
+        data.grids.append(
+            {
+                "code": g.code,
+                "name": g.name,
+                "kind": g.kind,
+                "community_code": comms[g.community].code,
+                "households": g.households,
+                "population": g.population,
+                "geom": geom,
+            }
+        )
     code_of = [g.code for g in grids]
     footprints = ll([b.geom for b in people.buildings])
     for b, geom in zip(people.buildings, footprints, strict=True):
-        data.buildings.append({"use": b.use, "households": b.households,
-                               "population": b.population, "floors": b.floors,
-                               "geom": _multi(geom)})
+        data.buildings.append(
+            {
+                "use": b.use,
+                "households": b.households,
+                "population": b.population,
+                "floors": b.floors,
+                "geom": _multi(geom),
+            }
+        )
     road_rows = roads(layout, namer)
     for (cls, name, _), geom in zip(road_rows, ll([r[2] for r in road_rows]), strict=True):
         data.roads.append({"class": cls, "name": name or None, "geom": geom})
@@ -306,31 +360,55 @@ def _emit(county: County, layout: CountyLayout, grids: list[GridDraft], people: 
     post_points = ll([p.geom for p in posts])
     for n, (post, point) in enumerate(zip(posts, post_points, strict=True), 1):
         label = "警务站" if post.kind == "station" else "警务室"
-        data.posts.append({"code": f"{county.code[:6]}JW{n:05d}",
-                           "name": f"{grids[post.grid].name.removesuffix('网格')}{label}",
-                           "kind": post.kind, "staff": post.staff,
-                           "grid_code": code_of[post.grid], "geom": point})
+        data.posts.append(
+            {
+                "code": f"{county.code[:6]}JW{n:05d}",
+                "name": f"{grids[post.grid].name.removesuffix('网格')}{label}",
+                "kind": post.kind,
+                "staff": post.staff,
+                "grid_code": code_of[post.grid],
+                "geom": point,
+            }
+        )
     org_base = len(data.organizations)
     for org, point in zip(people.orgs, ll([o.geom for o in people.orgs]), strict=True):
-        data.organizations.append({"name": org.name, "category": org.category,
-                                   "employees": org.employees,
-                                   "party_members": org.party_members,
-                                   "grid_code": code_of[org.grid] if org.grid is not None else None,
-                                   "geom": point})
+        data.organizations.append(
+            {
+                "name": org.name,
+                "category": org.category,
+                "employees": org.employees,
+                "party_members": org.party_members,
+                "grid_code": code_of[org.grid] if org.grid is not None else None,
+                "geom": point,
+            }
+        )
     for gi, name, role, phone in people.workers:
         data.workers.append({"grid_code": code_of[gi], "name": name, "role": role, "phone": phone})
     for gi, _, members, secretary in people.branches:
-        data.branches.append({"grid_code": code_of[gi],
-                              "name": f"{grids[gi].name.removesuffix('网格')}网格党支部",
-                              "members": members, "secretary": secretary})
+        data.branches.append(
+            {
+                "grid_code": code_of[gi],
+                "name": f"{grids[gi].name.removesuffix('网格')}网格党支部",
+                "members": members,
+                "secretary": secretary,
+            }
+        )
     for gi, _, volunteers, leader in people.teams:
-        data.teams.append({"grid_code": code_of[gi],
-                           "name": f"{grids[gi].name.removesuffix('网格')}网格志愿服务队",
-                           "volunteers": volunteers, "leader": leader})
+        data.teams.append(
+            {
+                "grid_code": code_of[gi],
+                "name": f"{grids[gi].name.removesuffix('网格')}网格志愿服务队",
+                "volunteers": volunteers,
+                "leader": leader,
+            }
+        )
     owner_comm = {g.code: comms[g.community].code for g in grids}
     for rec in planted.records:
-        entry: dict[str, Any] = {"kind": rec["kind"], "county": county.code,
-                                 "grids": [code_of[i] for i in rec["grids"]]}
+        entry: dict[str, Any] = {
+            "kind": rec["kind"],
+            "county": county.code,
+            "grids": [code_of[i] for i in rec["grids"]],
+        }
         entry["communities"] = sorted({owner_comm[c] for c in entry["grids"]})
         geom = rec.get("geom")
         if geom is not None:

@@ -16,6 +16,7 @@ import shapely
 __all__ = [
     "Adjacency",
     "adjacency",
+    "apportion",
     "components",
     "contiguous_clusters",
     "make_contiguous",
@@ -25,7 +26,9 @@ __all__ = [
 Adjacency = list[set[int]]
 
 
-def adjacency(polygons: np.ndarray, min_shared: float = 1.0) -> tuple[Adjacency, dict[tuple[int, int], float]]:
+def adjacency(
+    polygons: np.ndarray, min_shared: float = 1.0
+) -> tuple[Adjacency, dict[tuple[int, int], float]]:
     """Neighbours sharing an edge of at least ``min_shared`` metres, and the shared lengths."""
     tree = shapely.STRtree(polygons)
     left, right = tree.query(polygons, predicate="intersects")
@@ -143,8 +146,8 @@ def contiguous_clusters(
         if len(present) >= k:
             break
         missing = next(j for j in range(k) if j not in present)
-        mass = {j: sum(weights[x] for x in nodes if labels[x] == j) for j in present}
-        heavy = max(present, key=lambda j: (mass[j], -j))
+        weight_of = {j: sum(weights[x] for x in nodes if labels[x] == j) for j in present}
+        heavy = max(present, key=lambda j: (weight_of[j], -j))
         members = [x for x in nodes if labels[x] == heavy]
         if len(members) < 2:
             break
@@ -206,3 +209,19 @@ def rebalance(labels: np.ndarray, nodes: Sequence[int], adj: Adjacency, minimum:
                     break
         if not progressed:
             return
+
+
+def apportion(weights: np.ndarray, total: int) -> np.ndarray:
+    """Whole numbers proportional to ``weights`` that add up to ``total`` (largest remainder).
+
+    >>> apportion(np.array([1.0, 1.0, 2.0]), 5).tolist()
+    [1, 1, 3]
+    """
+    weights = np.asarray(weights, dtype=float)
+    if total <= 0 or len(weights) == 0 or weights.sum() <= 0:
+        return np.zeros(len(weights), dtype=int)
+    raw = weights / weights.sum() * total
+    base = np.floor(raw).astype(int)
+    order = np.argsort(-(raw - base), kind="stable")
+    base[order[: total - int(base.sum())]] += 1
+    return np.asarray(base, dtype=int)

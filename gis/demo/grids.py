@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -16,10 +17,10 @@ import shapely
 from shapely.geometry import LineString, Polygon
 
 from gis.demo.catalog import County
-from gis.demo.graph import adjacency, components, contiguous_clusters, rebalance
+from gis.demo.graph import adjacency, apportion, components, contiguous_clusters, rebalance
 from gis.demo.layout import CountyLayout
 
-__all__ = ["GridDraft", "KIND_TARGETS", "allocate", "draw_grids", "split_atoms"]
+__all__ = ["KIND_TARGETS", "GridDraft", "allocate", "draw_grids", "split_atoms"]
 
 # per 150 communities (the reported Changji figures)
 KIND_TARGETS = {"geographic": 409, "unit": 633, "organization": 221}
@@ -33,7 +34,7 @@ class GridDraft:
     kind: str
     community: int  # index into county.communities
     atoms: list[int]
-    geom: Polygon | None = None
+    geom: Any = None  # shapely Polygon (MultiPolygon once a defect is planted)
     households: int = 0
     population: int = 0
     code: str = ""
@@ -41,20 +42,9 @@ class GridDraft:
     defects: list[str] = field(default_factory=list)
 
 
-def _round_to_total(weights: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
-    """Integers proportional to ``weights`` that add up to ``total`` (largest remainder)."""
-    if total <= 0 or weights.sum() <= 0:
-        return np.zeros(len(weights), dtype=int)
-    raw = weights / weights.sum() * total
-    base = np.floor(raw).astype(int)
-    rest = total - base.sum()
-    order = np.argsort(-(raw - base) + rng.uniform(0, 1e-6, len(raw)))
-    base[order[:rest]] += 1
-    return base
-
-
-def allocate(county: County, layout: CountyLayout, share: float,
-             rng: np.random.Generator) -> np.ndarray:
+def allocate(
+    county: County, layout: CountyLayout, share: float, rng: np.random.Generator
+) -> np.ndarray:
     """Grids per community and kind: array (communities, 3) for geographic, unit, org.
 
     ``share`` is this county's part of the prefecture (its communities / 150).
@@ -70,8 +60,8 @@ def allocate(county: County, layout: CountyLayout, share: float,
         weights_u = np.where(~village, np.sqrt(atoms) * rng.uniform(0.8, 1.2, len(comms)), 0.0)
         if (~village).sum() == 0:
             for_villages = total
-        result[:, k] += _round_to_total(weights_v, for_villages, rng)
-        result[:, k] += _round_to_total(weights_u, total - for_villages, rng)
+        result[:, k] += apportion(weights_v, for_villages)
+        result[:, k] += apportion(weights_u, total - for_villages)
     result[:, 0] = np.maximum(result[:, 0], 1)  # every community has a geographic grid
     return result
 
@@ -86,7 +76,7 @@ def _halve(poly: Polygon) -> list[Polygon]:
     c = np.asarray(poly.centroid.coords[0])
     reach = math.sqrt(poly.area) * 4
     cut = LineString([c - normal * reach, c + normal * reach])
-    from shapely.ops import split  # noqa: PLC0415
+    from shapely.ops import split
 
     parts = [p for p in split(poly, cut).geoms if p.geom_type == "Polygon"]
     return parts if len(parts) >= 2 else [poly]
@@ -137,8 +127,13 @@ def _snap_touched(atoms: list[Polygon], touched: set[int]) -> None:
                 atoms[nb] = shapely.snap(atoms[nb], atoms[t], 1e-6)
 
 
-def _pick_blocks(candidates: list[int], rest: set[int], count: int, layout: CountyLayout,
-                 rng: np.random.Generator) -> list[int]:
+def _pick_blocks(
+    candidates: list[int],
+    rest: set[int],
+    count: int,
+    layout: CountyLayout,
+    rng: np.random.Generator,
+) -> list[int]:
     """Blocks for single-block grids whose removal keeps the remaining blocks connected."""
     chosen: list[int] = []
     for atom in rng.permutation(candidates).tolist():
@@ -153,8 +148,9 @@ def _pick_blocks(candidates: list[int], rest: set[int], count: int, layout: Coun
     return chosen
 
 
-def draw_grids(county: County, layout: CountyLayout, counts: np.ndarray,
-               rng: np.random.Generator) -> list[GridDraft]:
+def draw_grids(
+    county: County, layout: CountyLayout, counts: np.ndarray, rng: np.random.Generator
+) -> list[GridDraft]:
     """Grids of every community of the county, as groups of blocks."""
     areas = shapely.area(layout.atoms)
     cents = layout.centroids

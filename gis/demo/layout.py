@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ class CountyLayout:
     """Blocks of one county and which street and community each belongs to."""
 
     outline: Polygon
-    atoms: np.ndarray  # shapely polygons
+    atoms: Any  # numpy object array of shapely polygons
     zone: np.ndarray  # 0 urban, 1 town core, 2 rural
     street: np.ndarray  # index into county.streets
     community: np.ndarray  # index into county.communities
@@ -45,7 +46,7 @@ class CountyLayout:
 
     @property
     def centroids(self) -> np.ndarray:
-        return shapely.get_coordinates(shapely.centroid(self.atoms))
+        return np.asarray(shapely.get_coordinates(shapely.centroid(self.atoms)))
 
 
 def _blob(center: tuple[float, float], radius: float, rng: np.random.Generator) -> Polygon:
@@ -177,7 +178,9 @@ def _atoms(plan: _Plan, county: County, rng: np.random.Generator) -> tuple[np.nd
     return np.array(atoms, dtype=object), np.array(atom_zone)
 
 
-def _nearest(points: np.ndarray, centres: list[tuple[float, float]], weights: list[float]) -> np.ndarray:
+def _nearest(
+    points: np.ndarray, centres: list[tuple[float, float]], weights: list[float]
+) -> np.ndarray:
     c = np.array(centres)
     d = np.linalg.norm(points[:, None, :] - c[None, :, :], axis=2) / np.array(weights)[None, :]
     return np.asarray(np.argmin(d, axis=1))
@@ -218,9 +221,7 @@ def layout_county(county: County, rng: np.random.Generator) -> CountyLayout:
         core = [i for i in members if zone[i] != 2]
         fields = [i for i in members if zone[i] == 2]
         groups: list[tuple[list[int], list[int]]]
-        if st.is_urban or not villages:
-            groups = [(members, list(range(len(st.communities))))]
-        elif not shequ or not core:
+        if st.is_urban or not villages or not shequ or not core:
             groups = [(members, list(range(len(st.communities))))]
         else:
             groups = [(core, shequ), (fields, villages)]

@@ -8,10 +8,12 @@ replaced only when the caller says so (``replace=True``), never silently.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
@@ -26,8 +28,19 @@ __all__ = ["DEMO_VALID_FROM", "LoadResult", "demo_fingerprint", "load_demo", "lo
 
 DEMO_VALID_FROM = "2024-01-01T00:00:00+08:00"
 TABLES = (
-    "change", "plan_grid", "plan", "worker", "party_branch", "service_team", "police_post",
-    "organization", "building", "road", "grid", "grid_code", "region",
+    "change",
+    "plan_grid",
+    "plan",
+    "worker",
+    "party_branch",
+    "service_team",
+    "police_post",
+    "organization",
+    "building",
+    "road",
+    "grid",
+    "grid_code",
+    "region",
 )
 
 
@@ -38,18 +51,34 @@ class LoadResult:
     manifest: dict[str, Any]
 
 
-def demo_fingerprint(seed: int, scale: int, counties: Sequence[str] | None = None) -> dict[str, Any]:
+def _generator_digest() -> str:
+    """A digest of the generator's code and data: a changed generator reloads the demo."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*")):
+        if path.suffix in {".py", ".csv"}:
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def demo_fingerprint(
+    seed: int, scale: int, counties: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """What identifies a loaded demo: the same fingerprint means the same data."""
     return {
         "seed": seed,
         "scale": scale,
         "counties": list(counties or []),
         "generator_version": GENERATOR_VERSION,
+        "generator_digest": _generator_digest(),
     }
 
 
 def loaded_demo(conn: Connection) -> dict[str, Any] | None:
     """The manifest of the demo in the database, if one is loaded."""
-    row = conn.execute(text("SELECT value FROM gridgov_meta WHERE key = 'demo'")).scalar_one_or_none()
+    row = conn.execute(
+        text("SELECT value FROM gridgov_meta WHERE key = 'demo'")
+    ).scalar_one_or_none()
     return dict(row) if row is not None else None
 
 
@@ -57,7 +86,9 @@ def _ewkb(geom: shapely.Geometry) -> str:
     return str(shapely.to_wkb(shapely.set_srid(geom, SRID), hex=True, include_srid=True))
 
 
-def _copy(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+def _copy(
+    conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     n = 0
@@ -68,8 +99,11 @@ def _copy(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[S
     cols = ", ".join(f'"{c}"' for c in columns)
     raw = conn.connection.dbapi_connection
     assert raw is not None
-    with raw.cursor() as cur:
+    cur: Any = raw.cursor()
+    try:
         cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buf)
+    finally:
+        cur.close()
     return n
 
 
@@ -77,8 +111,13 @@ def _has_data(conn: Connection) -> bool:
     return bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM region)")).scalar_one())
 
 
-def load_demo(engine: Engine, make: Callable[[], DemoData], fingerprint: dict[str, Any],
-              replace: bool = False, say: Callable[[str], None] = print) -> LoadResult:
+def load_demo(
+    engine: Engine,
+    make: Callable[[], DemoData],
+    fingerprint: dict[str, Any],
+    replace: bool = False,
+    say: Callable[[str], None] = print,
+) -> LoadResult:
     """Load the demo built by ``make()`` unless the same demo is already there."""
     with engine.begin() as conn:
         current = loaded_demo(conn)
@@ -106,9 +145,7 @@ def load_demo(engine: Engine, make: Callable[[], DemoData], fingerprint: dict[st
         conn.execute(text("DELETE FROM gridgov_meta WHERE key = 'demo'"))
         _write(conn, data, say)
         conn.execute(
-            text(
-                "INSERT INTO gridgov_meta (key, value) VALUES ('demo', CAST(:v AS jsonb))"
-            ),
+            text("INSERT INTO gridgov_meta (key, value) VALUES ('demo', CAST(:v AS jsonb))"),
             {"v": json.dumps(manifest, ensure_ascii=False)},
         )
         conn.execute(text("ANALYZE"))
@@ -116,36 +153,122 @@ def load_demo(engine: Engine, make: Callable[[], DemoData], fingerprint: dict[st
 
 
 def _write(conn: Connection, data: DemoData, say: Callable[[str], None]) -> None:
-    _copy(conn, "region",
-          ["code", "name", "level", "parent_code", "urban", "households", "population", "geom"],
-          ([r["code"], r["name"], r["level"], r["parent_code"], r["urban"], r["households"],
-            r["population"], _ewkb(r["geom"])] for r in data.regions))
-    _copy(conn, "grid_code", ["code", "community_code", "issued_at"],
-          ([g["code"], g["community_code"], DEMO_VALID_FROM] for g in data.grids))
-    _copy(conn, "grid",
-          ["code", "name", "kind", "community_code", "households", "population", "status",
-           "version", "valid_from", "geom"],
-          ([g["code"], g["name"], g["kind"], g["community_code"], g["households"],
-            g["population"], "live", 1, DEMO_VALID_FROM, _ewkb(g["geom"])] for g in data.grids))
+    _copy(
+        conn,
+        "region",
+        ["code", "name", "level", "parent_code", "urban", "households", "population", "geom"],
+        (
+            [
+                r["code"],
+                r["name"],
+                r["level"],
+                r["parent_code"],
+                r["urban"],
+                r["households"],
+                r["population"],
+                _ewkb(r["geom"]),
+            ]
+            for r in data.regions
+        ),
+    )
+    _copy(
+        conn,
+        "grid_code",
+        ["code", "community_code", "issued_at"],
+        ([g["code"], g["community_code"], DEMO_VALID_FROM] for g in data.grids),
+    )
+    _copy(
+        conn,
+        "grid",
+        [
+            "code",
+            "name",
+            "kind",
+            "community_code",
+            "households",
+            "population",
+            "status",
+            "version",
+            "valid_from",
+            "geom",
+        ],
+        (
+            [
+                g["code"],
+                g["name"],
+                g["kind"],
+                g["community_code"],
+                g["households"],
+                g["population"],
+                "live",
+                1,
+                DEMO_VALID_FROM,
+                _ewkb(g["geom"]),
+            ]
+            for g in data.grids
+        ),
+    )
     say(f"  regions {len(data.regions)}, grids {len(data.grids)}")
-    _copy(conn, "building", ["use", "households", "population", "floors", "geom"],
-          ([b["use"], b["households"], b["population"], b["floors"], _ewkb(b["geom"])]
-           for b in data.buildings))
-    _copy(conn, "road", ["class", "name", "geom"],
-          ([r["class"], r["name"], _ewkb(r["geom"])] for r in data.roads))
+    _copy(
+        conn,
+        "building",
+        ["use", "households", "population", "floors", "geom"],
+        (
+            [b["use"], b["households"], b["population"], b["floors"], _ewkb(b["geom"])]
+            for b in data.buildings
+        ),
+    )
+    _copy(
+        conn,
+        "road",
+        ["class", "name", "geom"],
+        ([r["class"], r["name"], _ewkb(r["geom"])] for r in data.roads),
+    )
     say(f"  buildings {len(data.buildings)}, roads {len(data.roads)}")
-    _copy(conn, "police_post", ["code", "name", "kind", "staff", "grid_code", "geom"],
-          ([p["code"], p["name"], p["kind"], p["staff"], p["grid_code"], _ewkb(p["geom"])]
-           for p in data.posts))
-    _copy(conn, "organization",
-          ["name", "category", "employees", "party_members", "grid_code", "geom"],
-          ([o["name"], o["category"], o["employees"], o["party_members"], o["grid_code"],
-            _ewkb(o["geom"])] for o in data.organizations))
-    _copy(conn, "worker", ["name", "grid_code", "role", "phone"],
-          ([w["name"], w["grid_code"], w["role"], w["phone"]] for w in data.workers))
-    _copy(conn, "party_branch", ["name", "grid_code", "members", "secretary"],
-          ([b["name"], b["grid_code"], b["members"], b["secretary"]] for b in data.branches))
-    _copy(conn, "service_team", ["name", "grid_code", "volunteers", "leader"],
-          ([t["name"], t["grid_code"], t["volunteers"], t["leader"]] for t in data.teams))
-    say(f"  police posts {len(data.posts)}, organizations {len(data.organizations)}, "
-        f"workers {len(data.workers)}, branches {len(data.branches)}, teams {len(data.teams)}")
+    _copy(
+        conn,
+        "police_post",
+        ["code", "name", "kind", "staff", "grid_code", "geom"],
+        (
+            [p["code"], p["name"], p["kind"], p["staff"], p["grid_code"], _ewkb(p["geom"])]
+            for p in data.posts
+        ),
+    )
+    _copy(
+        conn,
+        "organization",
+        ["name", "category", "employees", "party_members", "grid_code", "geom"],
+        (
+            [
+                o["name"],
+                o["category"],
+                o["employees"],
+                o["party_members"],
+                o["grid_code"],
+                _ewkb(o["geom"]),
+            ]
+            for o in data.organizations
+        ),
+    )
+    _copy(
+        conn,
+        "worker",
+        ["name", "grid_code", "role", "phone"],
+        ([w["name"], w["grid_code"], w["role"], w["phone"]] for w in data.workers),
+    )
+    _copy(
+        conn,
+        "party_branch",
+        ["name", "grid_code", "members", "secretary"],
+        ([b["name"], b["grid_code"], b["members"], b["secretary"]] for b in data.branches),
+    )
+    _copy(
+        conn,
+        "service_team",
+        ["name", "grid_code", "volunteers", "leader"],
+        ([t["name"], t["grid_code"], t["volunteers"], t["leader"]] for t in data.teams),
+    )
+    say(
+        f"  police posts {len(data.posts)}, organizations {len(data.organizations)}, "
+        f"workers {len(data.workers)}, branches {len(data.branches)}, teams {len(data.teams)}"
+    )

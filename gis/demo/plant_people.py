@@ -16,21 +16,33 @@ from gis.demo.populate import CountyPeople, OrgRow, PostRow
 __all__ = ["plant_people"]
 
 
-def _fresh_grids(grids: list[GridDraft], planted: Planted, rng: np.random.Generator,
-                 kinds: tuple[str, ...] = ("geographic", "unit", "organization")) -> list[int]:
+def _fresh_grids(
+    grids: list[GridDraft],
+    planted: Planted,
+    rng: np.random.Generator,
+    kinds: tuple[str, ...] = ("geographic", "unit", "organization"),
+) -> list[int]:
     return [
-        gi for gi in rng.permutation(len(grids)).tolist()
+        gi
+        for gi in rng.permutation(len(grids)).tolist()
         if gi not in planted.used_grids and grids[gi].kind in kinds
     ]
 
 
-def _posts(layout: CountyLayout, grids: list[GridDraft], people: CountyPeople,
-           planted: Planted, wanted: dict[str, int], rng: np.random.Generator) -> None:
+def _posts(
+    layout: CountyLayout,
+    grids: list[GridDraft],
+    people: CountyPeople,
+    planted: Planted,
+    wanted: dict[str, int],
+    rng: np.random.Generator,
+) -> None:
     for gi in _fresh_grids(grids, planted, rng)[: wanted.get("no_police_post", 0)]:
         people.posts = [p for p in people.posts if p.grid != gi]
         planted.add("no_police_post", [gi])
-    several = [gi for gi in _fresh_grids(grids, planted, rng, ("geographic",))
-               if len(grids[gi].atoms) >= 2]
+    several = [
+        gi for gi in _fresh_grids(grids, planted, rng, ("geographic",)) if len(grids[gi].atoms) >= 2
+    ]
     for gi in several[: wanted.get("several_police_posts", 0)]:
         first = next(p for p in people.posts if p.grid == gi)
         atom = max(grids[gi].atoms, key=lambda a: layout.atoms[a].centroid.distance(first.geom))
@@ -40,8 +52,14 @@ def _posts(layout: CountyLayout, grids: list[GridDraft], people: CountyPeople,
         planted.add("several_police_posts", [gi], posts=2)
 
 
-def _organizations(layout: CountyLayout, grids: list[GridDraft], people: CountyPeople,
-                   planted: Planted, wanted: dict[str, int], rng: np.random.Generator) -> None:
+def _organizations(
+    layout: CountyLayout,
+    grids: list[GridDraft],
+    people: CountyPeople,
+    planted: Planted,
+    wanted: dict[str, int],
+    rng: np.random.Generator,
+) -> None:
     spots = [r for r in planted.records if r["kind"] == "blind_spot" and not r.get("sliver")]
     outside = wanted.get("org_outside_grid", 0)
     for k in range(outside if spots else 0):
@@ -55,7 +73,9 @@ def _organizations(layout: CountyLayout, grids: list[GridDraft], people: CountyP
         people.orgs.append(
             OrgRow(f"无证经营点{k + 1}", "shop", int(rng.integers(1, 6)), 0, None, p)
         )
-        planted.add("org_outside_grid", [], p, org=len(people.orgs) - 1, blind_spot_of=spot["grids"])
+        planted.add(
+            "org_outside_grid", [], p, org=len(people.orgs) - 1, blind_spot_of=spot["grids"]
+        )
     neighbours: dict[int, list[int]] = {}
     for i, j, _ in adjacent_pairs(layout, grids, same_community=True, min_length=1):
         neighbours.setdefault(i, []).append(j)
@@ -73,15 +93,29 @@ def _organizations(layout: CountyLayout, grids: list[GridDraft], people: CountyP
             continue
         oi = by_grid[gi][int(rng.integers(len(by_grid[gi])))]
         people.orgs[oi].grid = others[0]
-        planted.add("org_wrong_grid", [gi, others[0]], people.orgs[oi].geom, org=oi,
-                    stands_in=gi, assigned_to=others[0])
+        planted.add(
+            "org_wrong_grid",
+            [gi, others[0]],
+            people.orgs[oi].geom,
+            org=oi,
+            stands_in=gi,
+            assigned_to=others[0],
+        )
         done += 1
 
 
-def _staff(grids: list[GridDraft], people: CountyPeople, planted: Planted,
-           wanted: dict[str, int], rng: np.random.Generator) -> None:
-    big = [gi for gi in _fresh_grids(grids, planted, rng, ("geographic", "unit"))
-           if grids[gi].households >= 250]
+def _staff(
+    grids: list[GridDraft],
+    people: CountyPeople,
+    planted: Planted,
+    wanted: dict[str, int],
+    rng: np.random.Generator,
+) -> None:
+    big = [
+        gi
+        for gi in _fresh_grids(grids, planted, rng, ("geographic", "unit"))
+        if grids[gi].households >= 250
+    ]
     for gi in big[: wanted.get("understaffed", 0)]:
         need = math.ceil(grids[gi].households / 100)
         mine = [w for w in people.workers if w[0] == gi]
@@ -89,9 +123,7 @@ def _staff(grids: list[GridDraft], people: CountyPeople, planted: Planted,
         people.workers = [w for w in people.workers if w[0] != gi] + keep
         planted.add("understaffed", [gi], workers=len(keep), needed=need)
     for gi in _fresh_grids(grids, planted, rng)[: wanted.get("no_responsible_worker", 0)]:
-        people.workers = [
-            (w[0], w[1], "member", w[3]) if w[0] == gi else w for w in people.workers
-        ]
+        people.workers = [(w[0], w[1], "member", w[3]) if w[0] == gi else w for w in people.workers]
         planted.add("no_responsible_worker", [gi])
     for gi in _fresh_grids(grids, planted, rng)[: wanted.get("team_under_minimum", 0)]:
         people.teams = [
@@ -100,15 +132,22 @@ def _staff(grids: list[GridDraft], people: CountyPeople, planted: Planted,
         volunteers = next(t[2] for t in people.teams if t[0] == gi)
         planted.add("team_under_minimum", [gi], volunteers=volunteers)
     with_branch = {b[0] for b in people.branches}
-    campuses = [gi for gi in _fresh_grids(grids, planted, rng, ("organization",))
-                if gi in with_branch]
+    campuses = [
+        gi for gi in _fresh_grids(grids, planted, rng, ("organization",)) if gi in with_branch
+    ]
     for gi in campuses[: wanted.get("branch_missing", 0)]:
         people.branches = [b for b in people.branches if b[0] != gi]
         planted.add("branch_missing", [gi])
 
 
-def plant_people(layout: CountyLayout, grids: list[GridDraft], people: CountyPeople,
-                 planted: Planted, wanted: dict[str, int], rng: np.random.Generator) -> None:
+def plant_people(
+    layout: CountyLayout,
+    grids: list[GridDraft],
+    people: CountyPeople,
+    planted: Planted,
+    wanted: dict[str, int],
+    rng: np.random.Generator,
+) -> None:
     """Plant the non-geometric defects; ``people`` and ``planted`` change in place."""
     _posts(layout, grids, people, planted, wanted, rng)
     _organizations(layout, grids, people, planted, wanted, rng)

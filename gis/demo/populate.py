@@ -18,11 +18,20 @@ import shapely
 
 from gis.demo import buildings as bld
 from gis.demo.catalog import County
+from gis.demo.graph import apportion
 from gis.demo.grids import GridDraft
 from gis.demo.layout import CountyLayout
 from gis.demo.names import Namer
 
-__all__ = ["BuildingRow", "CountyPeople", "OrgRow", "PostRow", "households_target", "populate"]
+__all__ = [
+    "BuildingRow",
+    "CountyPeople",
+    "OrgRow",
+    "PostRow",
+    "households_target",
+    "populate",
+    "staff_grids",
+]
 
 ORGS_PER_150_COMMUNITIES = 13_600
 ORG_WEIGHT = {"geo_urban": 16.0, "geo_rural": 4.0, "unit": 5.0, "organization": 1.0}
@@ -62,9 +71,15 @@ class CountyPeople:
     buildings: list[BuildingRow] = field(default_factory=list)
     orgs: list[OrgRow] = field(default_factory=list)
     posts: list[PostRow] = field(default_factory=list)
-    workers: list[tuple[int, str, str, str]] = field(default_factory=list)  # grid, name, role, phone
-    branches: list[tuple[int, str, int, str]] = field(default_factory=list)  # grid, name, members, secretary
-    teams: list[tuple[int, str, int, str]] = field(default_factory=list)  # grid, name, volunteers, leader
+    workers: list[tuple[int, str, str, str]] = field(
+        default_factory=list
+    )  # grid, name, role, phone
+    branches: list[tuple[int, str, int, str]] = field(
+        default_factory=list
+    )  # grid, name, members, secretary
+    teams: list[tuple[int, str, int, str]] = field(
+        default_factory=list
+    )  # grid, name, volunteers, leader
 
 
 def households_target(kind: str, urban: bool, rng: np.random.Generator) -> int:
@@ -76,19 +91,9 @@ def households_target(kind: str, urban: bool, rng: np.random.Generator) -> int:
     return int(rng.integers(10, 61)) if rng.random() < 0.3 else 0
 
 
-def _share(total: int, capacity: np.ndarray) -> np.ndarray:
-    """Integers proportional to capacity adding up to total."""
-    if len(capacity) == 0:
-        return np.zeros(0, dtype=int)
-    raw = capacity / capacity.sum() * total
-    base = np.floor(raw).astype(int)
-    order = np.argsort(-(raw - base), kind="stable")
-    base[order[: total - base.sum()]] += 1
-    return base
-
-
-def _footprints(g: GridDraft, urban: bool, layout: CountyLayout, vacant: set[int],
-                rng: np.random.Generator) -> tuple[list[shapely.Geometry], np.ndarray, str]:
+def _footprints(
+    g: GridDraft, urban: bool, layout: CountyLayout, vacant: set[int], rng: np.random.Generator
+) -> tuple[list[shapely.Geometry], np.ndarray, str]:
     """Footprints of a grid's blocks, their home capacity and their use."""
     polys: list[shapely.Geometry] = []
     caps: list[np.ndarray] = []
@@ -131,9 +136,16 @@ def _footprints(g: GridDraft, urban: bool, layout: CountyLayout, vacant: set[int
     return polys, cap, use
 
 
-def populate(county: County, layout: CountyLayout, grids: list[GridDraft],
-             targets: dict[int, int], vacant: set[int], namer: Namer, share: float,
-             rng: np.random.Generator) -> CountyPeople:
+def populate(
+    county: County,
+    layout: CountyLayout,
+    grids: list[GridDraft],
+    targets: dict[int, int],
+    vacant: set[int],
+    namer: Namer,
+    share: float,
+    rng: np.random.Generator,
+) -> CountyPeople:
     """Buildings, organizations, posts and staff for every grid of the county."""
     people = CountyPeople()
     comms = county.communities
@@ -142,14 +154,14 @@ def populate(county: County, layout: CountyLayout, grids: list[GridDraft],
         polys, cap, use = _footprints(g, urban, layout, vacant, rng)
         target = targets.get(gi, households_target(g.kind, urban, rng))
         if g.kind == "organization":
-            homes = _share(target, cap[:1]) if len(cap) else np.zeros(0, dtype=int)
+            homes = apportion(cap[:1], target) if len(cap) else np.zeros(0, dtype=int)
             homes = np.concatenate([homes, np.zeros(max(len(polys) - 1, 0), dtype=int)])
         else:
-            homes = _share(target, cap) if len(cap) else np.zeros(0, dtype=int)
+            homes = apportion(cap, target) if len(cap) else np.zeros(0, dtype=int)
         g.households = int(homes.sum())
         pop_total = 0
         for poly, h in zip(polys, homes, strict=True):
-            pop = int(round(h * rng.uniform(2.5, 3.1)))
+            pop = round(h * rng.uniform(2.5, 3.1))
             pop_total += pop
             area = max(poly.area, 1.0)
             floors = min(max(math.ceil(h * 95 / area), 1), 33) if h else int(rng.integers(1, 6))
@@ -158,7 +170,6 @@ def populate(county: County, layout: CountyLayout, grids: list[GridDraft],
         g.population = pop_total
     _organizations(county, layout, grids, people, namer, share, rng)
     _posts(layout, grids, people, rng)
-    _staff(grids, people, namer, rng)
     return people
 
 
@@ -173,9 +184,15 @@ def _point_in(poly: shapely.Geometry, rng: np.random.Generator) -> shapely.Geome
     return target.representative_point()
 
 
-def _organizations(county: County, layout: CountyLayout, grids: list[GridDraft],
-                   people: CountyPeople, namer: Namer, share: float,
-                   rng: np.random.Generator) -> None:
+def _organizations(
+    county: County,
+    layout: CountyLayout,
+    grids: list[GridDraft],
+    people: CountyPeople,
+    namer: Namer,
+    share: float,
+    rng: np.random.Generator,
+) -> None:
     comms = county.communities
     by_grid: dict[int, list[BuildingRow]] = {}
     for b in people.buildings:
@@ -190,7 +207,7 @@ def _organizations(county: County, layout: CountyLayout, grids: list[GridDraft],
     )
     total = round(ORGS_PER_150_COMMUNITIES * share)
     campus_count = sum(1 for g in grids if g.kind == "organization")
-    per_grid = _share(max(total - campus_count, 0), weights * rng.uniform(0.6, 1.4, len(grids)))
+    per_grid = apportion(weights * rng.uniform(0.6, 1.4, len(grids)), max(total - campus_count, 0))
     for gi, g in enumerate(grids):
         place = comms[g.community].name[:2]
         homes = by_grid.get(gi, [])
@@ -199,8 +216,14 @@ def _organizations(county: County, layout: CountyLayout, grids: list[GridDraft],
             g.name = name
             main = max(homes, key=lambda b: b.geom.area).geom if homes else g.geom
             people.orgs.append(
-                OrgRow(name, category, int(rng.integers(40, 900)), int(rng.integers(3, 60)),
-                       gi, main.representative_point())
+                OrgRow(
+                    name,
+                    category,
+                    int(rng.integers(40, 900)),
+                    int(rng.integers(3, 60)),
+                    gi,
+                    main.representative_point(),
+                )
             )
         for _ in range(int(per_grid[gi])):
             roll = rng.random()
@@ -212,24 +235,36 @@ def _organizations(county: County, layout: CountyLayout, grids: list[GridDraft],
                 category, name = namer.social(place)
             where = homes[int(rng.integers(len(homes)))].geom if homes else g.geom
             people.orgs.append(
-                OrgRow(name, category, int(rng.integers(1, 60)), int(rng.random() < 0.2),
-                       gi, _point_in(where, rng))
+                OrgRow(
+                    name,
+                    category,
+                    int(rng.integers(1, 60)),
+                    int(rng.random() < 0.2),
+                    gi,
+                    _point_in(where, rng),
+                )
             )
 
 
-def _posts(layout: CountyLayout, grids: list[GridDraft], people: CountyPeople,
-           rng: np.random.Generator) -> None:
+def _posts(
+    layout: CountyLayout, grids: list[GridDraft], people: CountyPeople, rng: np.random.Generator
+) -> None:
     for gi, g in enumerate(grids):
         centre = g.geom.centroid
         atom = min(g.atoms, key=lambda a: layout.atoms[a].centroid.distance(centre))
         spot = layout.atoms[atom].buffer(-15.0)
-        where = spot.representative_point() if not spot.is_empty else layout.atoms[atom].representative_point()
+        where = (
+            spot.representative_point()
+            if not spot.is_empty
+            else layout.atoms[atom].representative_point()
+        )
         kind = "station" if g.kind == "geographic" else "room"
         people.posts.append(PostRow("", kind, int(rng.integers(2, 6)), gi, where))
 
 
-def _staff(grids: list[GridDraft], people: CountyPeople, namer: Namer,
-           rng: np.random.Generator) -> None:
+def staff_grids(
+    grids: list[GridDraft], people: CountyPeople, namer: Namer, rng: np.random.Generator
+) -> None:
     for gi, g in enumerate(grids):
         need = max(1, math.ceil(g.households / 100))
         for k in range(need):

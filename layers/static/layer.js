@@ -6,6 +6,7 @@ window.gridgov = window.gridgov || {loaded: {}, errors: []};
 function gridgovLayer(map, cfg) {
     "use strict";
     var state = window.gridgov;
+    state.map = map;
     var pane = map.createPane(cfg.pane);
     pane.style.zIndex = String(cfg.zIndex);
 
