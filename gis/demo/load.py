@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, Engine, text
 
 import shapely
@@ -82,8 +83,10 @@ def loaded_demo(conn: Connection) -> dict[str, Any] | None:
     return dict(row) if row is not None else None
 
 
-def _ewkb(geom: shapely.Geometry) -> str:
-    return str(shapely.to_wkb(shapely.set_srid(geom, SRID), hex=True, include_srid=True))
+def _ewkb(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Hex EWKB (with SRID) of every row's ``geom``, in one vectorised call."""
+    geoms = np.asarray([r["geom"] for r in rows], dtype=object)
+    return list(shapely.to_wkb(shapely.set_srid(geoms, SRID), hex=True, include_srid=True))
 
 
 def _copy(
@@ -153,22 +156,23 @@ def load_demo(
 
 
 def _write(conn: Connection, data: DemoData, say: Callable[[str], None]) -> None:
+    def rows(items: list[dict[str, Any]], *keys: str, extra: Sequence[Any] = ()) -> Any:
+        geoms = _ewkb(items)
+        return ([*(item[k] for k in keys), *extra, g] for item, g in zip(items, geoms, strict=True))
+
     _copy(
         conn,
         "region",
         ["code", "name", "level", "parent_code", "urban", "households", "population", "geom"],
-        (
-            [
-                r["code"],
-                r["name"],
-                r["level"],
-                r["parent_code"],
-                r["urban"],
-                r["households"],
-                r["population"],
-                _ewkb(r["geom"]),
-            ]
-            for r in data.regions
+        rows(
+            data.regions,
+            "code",
+            "name",
+            "level",
+            "parent_code",
+            "urban",
+            "households",
+            "population",
         ),
     )
     _copy(
@@ -192,20 +196,15 @@ def _write(conn: Connection, data: DemoData, say: Callable[[str], None]) -> None
             "valid_from",
             "geom",
         ],
-        (
-            [
-                g["code"],
-                g["name"],
-                g["kind"],
-                g["community_code"],
-                g["households"],
-                g["population"],
-                "live",
-                1,
-                DEMO_VALID_FROM,
-                _ewkb(g["geom"]),
-            ]
-            for g in data.grids
+        rows(
+            data.grids,
+            "code",
+            "name",
+            "kind",
+            "community_code",
+            "households",
+            "population",
+            extra=("live", 1, DEMO_VALID_FROM),
         ),
     )
     say(f"  regions {len(data.regions)}, grids {len(data.grids)}")
@@ -213,42 +212,21 @@ def _write(conn: Connection, data: DemoData, say: Callable[[str], None]) -> None
         conn,
         "building",
         ["use", "households", "population", "floors", "geom"],
-        (
-            [b["use"], b["households"], b["population"], b["floors"], _ewkb(b["geom"])]
-            for b in data.buildings
-        ),
+        rows(data.buildings, "use", "households", "population", "floors"),
     )
-    _copy(
-        conn,
-        "road",
-        ["class", "name", "geom"],
-        ([r["class"], r["name"], _ewkb(r["geom"])] for r in data.roads),
-    )
+    _copy(conn, "road", ["class", "name", "geom"], rows(data.roads, "class", "name"))
     say(f"  buildings {len(data.buildings)}, roads {len(data.roads)}")
     _copy(
         conn,
         "police_post",
         ["code", "name", "kind", "staff", "grid_code", "geom"],
-        (
-            [p["code"], p["name"], p["kind"], p["staff"], p["grid_code"], _ewkb(p["geom"])]
-            for p in data.posts
-        ),
+        rows(data.posts, "code", "name", "kind", "staff", "grid_code"),
     )
     _copy(
         conn,
         "organization",
         ["name", "category", "employees", "party_members", "grid_code", "geom"],
-        (
-            [
-                o["name"],
-                o["category"],
-                o["employees"],
-                o["party_members"],
-                o["grid_code"],
-                _ewkb(o["geom"]),
-            ]
-            for o in data.organizations
-        ),
+        rows(data.organizations, "name", "category", "employees", "party_members", "grid_code"),
     )
     _copy(
         conn,
