@@ -6,10 +6,12 @@ Helpers never commit: whoever opens the session owns the transaction.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -28,6 +30,7 @@ __all__ = [
 ]
 
 MIN_POSTGIS = (3, 3)
+CONNECT_TIMEOUT = 10  # seconds
 
 
 def embedded_cluster(say: Callable[[str], None] = print) -> Cluster:
@@ -55,9 +58,18 @@ def bring_up(say: Callable[[str], None] = print) -> str:
     return embedded_cluster(say).up()
 
 
-def create_db_engine(url: str | None = None, **kwargs: object) -> Engine:
-    """One engine per process; ``pool_pre_ping`` so a restarted server is noticed."""
-    return create_engine(url or database_url(), pool_pre_ping=True, **kwargs)
+def create_db_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """One engine per process; ``pool_pre_ping`` so a restarted server is noticed.
+
+    libpq waits for ever on a server that does not answer: unless the URL (or
+    PGCONNECT_TIMEOUT) says otherwise, give up after :data:`CONNECT_TIMEOUT` seconds.
+    """
+    target = make_url(url or database_url())
+    if "connect_timeout" not in target.query and "PGCONNECT_TIMEOUT" not in os.environ:
+        connect_args = dict(kwargs.pop("connect_args", None) or {})
+        connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT)
+        kwargs["connect_args"] = connect_args
+    return create_engine(target, pool_pre_ping=True, **kwargs)
 
 
 def _describe(url: str) -> str:
