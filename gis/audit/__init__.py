@@ -1,0 +1,1 @@
+"""Audits of grids against a standards profile, computed in PostGIS."""

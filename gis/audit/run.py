@@ -1,0 +1,183 @@
+"""Run every enabled rule of a profile over a region and roll the findings up.
+
+The whole audit runs in one transaction on one connection, reads only, and rolls back
+(the scope's temporary tables go with it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, text
+
+from gis.audit import coverage, people, places
+from gis.audit.profile import Profile, default_profile
+from gis.audit.report import AuditReport, RegionScore, RuleSummary, Violation
+from gis.audit.scope import Scope, prepare_scope
+from gis.errors import NotFound
+
+__all__ = ["RULE_ORDER", "default_region", "run_audit"]
+
+SqlCheck = Callable[[Connection, Profile], list[Violation]]
+FactCheck = Callable[[list[people.GridFacts], Profile], list[Violation]]
+
+SQL_CHECKS: dict[str, SqlCheck] = {
+    "blind_spots": coverage.blind_spots,
+    "overlaps": coverage.overlaps,
+    "spill": coverage.spill,
+    "geometry": coverage.geometry,
+    "codes": coverage.codes,
+    "buildings_split": places.buildings_split,
+    "organizations": places.organizations,
+    "police_posts": places.police_posts,
+}
+FACT_CHECKS: dict[str, FactCheck] = {
+    "workload": people.workload,
+    "staffing": people.staffing,
+    "service_teams": people.service_teams,
+    "party_branches": people.party_branches,
+}
+RULE_ORDER = [*SQL_CHECKS, *FACT_CHECKS]
+
+_HIERARCHY = text("""
+WITH RECURSIVE down AS (
+    SELECT code, name, level, parent_code FROM region WHERE code = :code
+    UNION ALL
+    SELECT r.code, r.name, r.level, r.parent_code
+    FROM region r JOIN down d ON r.parent_code = d.code
+)
+SELECT code, name, level, parent_code FROM down
+""")
+
+
+def default_region(engine: Engine) -> str:
+    """The top region (the prefecture) when there is exactly one."""
+    with engine.connect() as conn:
+        roots = (
+            conn.execute(text("SELECT code FROM region WHERE parent_code IS NULL ORDER BY code"))
+            .scalars()
+            .all()
+        )
+    if len(roots) != 1:
+        raise NotFound(
+            "name the region to audit (a 12-digit code): "
+            + (
+                "the database holds no regions"
+                if not roots
+                else f"there are {len(roots)} top regions: {', '.join(roots[:5])}"
+            )
+        )
+    return str(roots[0])
+
+
+def _rollup(
+    conn: Connection,
+    scope: Scope,
+    violations: list[Violation],
+    enabled: list[str],
+    households: dict[str, int],
+) -> list[RegionScore]:
+    regions = conn.execute(_HIERARCHY, {"code": scope.code}).all()
+    parent = {r.code: r.parent_code for r in regions}
+
+    def chain(community: str | None) -> list[str]:
+        if community is None or community not in parent:
+            return [scope.code]
+        out = [community]
+        while out[-1] != scope.code and parent.get(out[-1]):
+            out.append(str(parent[out[-1]]))
+        return out
+
+    errors: dict[str, set[str]] = {}
+    counts: dict[str, list[int]] = {r.code: [0, 0] for r in regions}
+    area: dict[str, float] = dict.fromkeys(counts, 0.0)
+    grids: dict[str, set[str]] = {r.code: set() for r in regions}
+    for v in violations:
+        for code in chain(v.community):
+            counts[code][0 if v.severity == "error" else 1] += 1
+            if v.severity == "error":
+                errors.setdefault(code, set()).add(v.rule)
+                area[code] += v.area_m2 or 0.0
+                grids[code].update(v.grids)
+    return [
+        RegionScore(
+            code=r.code,
+            name=r.name,
+            level=r.level,
+            parent_code=r.parent_code if r.code != scope.code else None,
+            rules_checked=len(enabled),
+            rules_met=len(enabled) - len(errors.get(r.code, set())),
+            score=round((len(enabled) - len(errors.get(r.code, set()))) / len(enabled), 4)
+            if enabled
+            else 1.0,
+            errors=counts[r.code][0],
+            warnings=counts[r.code][1],
+            area_affected_m2=round(area[r.code], 1),
+            households_affected=sum(households.get(g, 0) for g in grids[r.code]),
+        )
+        for r in regions
+    ]
+
+
+def run_audit(
+    engine: Engine,
+    region_code: str,
+    profile: Profile | None = None,
+    as_of: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> AuditReport:
+    """Audit ``region_code`` (and everything under it) against ``profile``."""
+    profile = profile or default_profile()
+    started = time.perf_counter()
+    enabled = profile.enabled()
+    violations: list[Violation] = []
+    with engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            scope = prepare_scope(conn, region_code, as_of)
+            if progress:
+                progress("scope")
+            for rule, check in SQL_CHECKS.items():
+                if rule in enabled:
+                    violations += check(conn, profile)
+                if progress:
+                    progress(rule)
+            facts = people.grid_facts(conn)
+            for rule, fact_check in FACT_CHECKS.items():
+                if rule in enabled:
+                    violations += fact_check(facts, profile)
+                if progress:
+                    progress(rule)
+            distances = places.post_distances(conn)
+            households = {g.code: g.households for g in facts}
+            rollup = _rollup(conn, scope, violations, enabled, households)
+        finally:
+            trans.rollback()
+    summaries = []
+    for rule in RULE_ORDER:
+        setting = getattr(profile.rules, rule)
+        mine = [v for v in violations if v.rule == rule]
+        summaries.append(
+            RuleSummary(
+                rule=rule,
+                enabled=setting.enabled,
+                severity=setting.severity,
+                errors=sum(v.severity == "error" for v in mine),
+                warnings=sum(v.severity == "warning" for v in mine),
+            )
+        )
+    return AuditReport(
+        region=scope.code,
+        region_name=scope.name,
+        level=scope.level,
+        as_of=as_of,
+        profile=profile.name,
+        generated_at=datetime.now(UTC),
+        seconds=round(time.perf_counter() - started, 3),
+        rules=summaries,
+        violations=violations,
+        rollup=rollup,
+        communities=people.community_stats(facts, profile, distances),
+    )

@@ -1,0 +1,129 @@
+"""What an audit looks at: the region's communities and their grids, as temporary tables.
+
+Every check reads the same temporary tables, so the grid set is defined in one place:
+live grids, grids as of a date, or (later) a plan's draft. Invalid grid geometries are
+kept as they are in ``raw_geom`` (the geometry check reports them) and repaired with
+ST_MakeValid in ``geom`` so the other checks never fail on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, text
+
+from gis.codes import is_region_code
+from gis.errors import InvalidInput, NotFound
+
+__all__ = ["Scope", "prepare_scope"]
+
+_REGION = text("SELECT code, name, level FROM region WHERE code = :code")
+
+_COMMUNITIES = text("""
+CREATE TEMP TABLE audit_community ON COMMIT DROP AS
+WITH RECURSIVE down AS (
+    SELECT code, level, urban, geom FROM region WHERE code = :code
+    UNION ALL
+    SELECT r.code, r.level, r.urban, r.geom FROM region r JOIN down d ON r.parent_code = d.code
+)
+SELECT code, urban,
+       CASE WHEN ST_IsValid(geom) THEN geom
+            ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(geom), 3)) END AS geom
+FROM down WHERE level = 'community'
+""")
+
+# live grids, or the versions valid at :as_of
+_AS_OF = """(CAST(:as_of AS timestamptz) IS NULL AND g.valid_to IS NULL)
+    OR (g.valid_from <= CAST(:as_of AS timestamptz)
+        AND (g.valid_to IS NULL OR g.valid_to > CAST(:as_of AS timestamptz)))"""
+
+_GRIDS = text(f"""
+CREATE TEMP TABLE audit_grid ON COMMIT DROP AS
+SELECT g.id, g.code, g.name, g.kind, g.community_code, g.households, g.population,
+       ST_IsValid(g.geom) AS valid, g.geom AS raw_geom,
+       CASE WHEN ST_IsValid(g.geom) THEN g.geom
+            ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(g.geom), 3)) END AS geom
+FROM grid g
+WHERE g.community_code IN (SELECT code FROM audit_community) AND ({_AS_OF})
+""")
+
+# grids of other communities near the scope: overlaps and spills reach them
+_OTHER_GRIDS = text(f"""
+CREATE TEMP TABLE audit_other_grid ON COMMIT DROP AS
+SELECT g.code, g.community_code,
+       CASE WHEN ST_IsValid(g.geom) THEN g.geom
+            ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(g.geom), 3)) END AS geom
+FROM grid g
+WHERE g.community_code NOT IN (SELECT code FROM audit_community) AND ({_AS_OF})
+  AND g.geom && (SELECT ST_Extent(geom) FROM audit_community)
+""")
+
+# Joins are driven from the few large polygons (communities, grids) to the many small
+# features: PostGIS then prepares each polygon once and tests every feature against it.
+_BUILDINGS = text("""
+CREATE TEMP TABLE audit_building ON COMMIT DROP AS
+SELECT DISTINCT ON (b.id) b.id, b.households, b.population, b.geom, s.spot,
+       c.code AS community
+FROM audit_community c
+JOIN building b ON b.geom && c.geom
+CROSS JOIN LATERAL (SELECT ST_PointOnSurface(b.geom) AS spot) s
+WHERE ST_Intersects(c.geom, s.spot)
+ORDER BY b.id, c.code
+""")
+
+# which grid each home stands in (by its point on surface); lowest code on a boundary
+_HOMES = text("""
+CREATE TEMP TABLE audit_home ON COMMIT DROP AS
+SELECT DISTINCT ON (b.id) b.id, g.code AS grid_code, g.community_code
+FROM audit_grid g JOIN audit_building b ON b.spot && g.geom AND ST_Intersects(g.geom, b.spot)
+ORDER BY b.id, g.code
+""")
+
+_INDEXES = [
+    "CREATE INDEX ON audit_community USING gist (geom)",
+    "CREATE INDEX ON audit_grid USING gist (geom)",
+    "CREATE INDEX ON audit_grid (code)",
+    "CREATE INDEX ON audit_other_grid USING gist (geom)",
+    "ANALYZE audit_community",
+    "ANALYZE audit_grid",
+    "ANALYZE audit_other_grid",
+]
+_AFTER_BUILDINGS = [
+    "CREATE INDEX ON audit_building USING gist (geom)",
+    "CREATE INDEX ON audit_building USING gist (spot)",
+    "ANALYZE audit_building",
+]
+
+
+@dataclass(frozen=True)
+class Scope:
+    code: str
+    name: str
+    level: str
+    as_of: datetime | None
+
+
+def prepare_scope(conn: Connection, region_code: str, as_of: datetime | None = None) -> Scope:
+    """Fill the temporary tables for ``region_code`` (inside the caller's transaction)."""
+    if not is_region_code(region_code):
+        raise InvalidInput(
+            f"{region_code!r} is not a region code: use the 12-digit statistical code, "
+            "e.g. 652301001001 for a community or 652301000000 for a county"
+        )
+    row = conn.execute(_REGION, {"code": region_code}).one_or_none()
+    if row is None:
+        raise NotFound(f"region {region_code} does not exist (check the code, or load the data)")
+    params = {"code": region_code, "as_of": as_of}
+    # many short spatial queries: JIT compilation costs more than it saves here
+    conn.execute(text("SET LOCAL jit = off"))
+    for statement in (_COMMUNITIES, _GRIDS, _OTHER_GRIDS):
+        conn.execute(statement, params)
+    for sql in _INDEXES:
+        conn.execute(text(sql))
+    conn.execute(_BUILDINGS)
+    for sql in _AFTER_BUILDINGS:
+        conn.execute(text(sql))
+    conn.execute(_HOMES)
+    conn.execute(text("CREATE INDEX ON audit_home (id)"))
+    return Scope(row.code, row.name, row.level, as_of)
