@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, text
 
 from gis.audit import coverage, people, places
 from gis.audit.profile import Profile, default_profile
-from gis.audit.report import AuditReport, RegionScore, RuleSummary, Violation
+from gis.audit.report import AuditReport, CommunityStats, RegionScore, RuleSummary, Violation
 from gis.audit.scope import Scope, prepare_scope
 from gis.errors import NotFound
 
@@ -122,39 +122,72 @@ def _rollup(
 
 
 def run_audit(
-    engine: Engine,
+    bind: Engine | Connection,
     region_code: str,
     profile: Profile | None = None,
     as_of: datetime | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> AuditReport:
-    """Audit ``region_code`` (and everything under it) against ``profile``."""
+    """Audit ``region_code`` (and everything under it) against ``profile``.
+
+    ``bind`` is an engine (the audit opens its own connection) or a connection, in which
+    case the audit runs in a savepoint that is rolled back: it sees the connection's
+    uncommitted data and leaves nothing behind.
+    """
     profile = profile or default_profile()
     started = time.perf_counter()
+    if isinstance(bind, Engine):
+        with bind.connect() as conn, conn.begin():
+            found = _audit(conn, region_code, profile, as_of, progress)
+            conn.rollback()
+    else:
+        savepoint = bind.begin_nested()
+        try:
+            found = _audit(bind, region_code, profile, as_of, progress)
+        finally:
+            savepoint.rollback()
+    scope, violations, rollup, communities = found
+    return _report(scope, profile, as_of, started, violations, rollup, communities)
+
+
+def _audit(
+    conn: Connection,
+    region_code: str,
+    profile: Profile,
+    as_of: datetime | None,
+    progress: Callable[[str], None] | None,
+) -> tuple[Scope, list[Violation], list[RegionScore], list[CommunityStats]]:
     enabled = profile.enabled()
     violations: list[Violation] = []
-    with engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            scope = prepare_scope(conn, region_code, as_of)
-            if progress:
-                progress("scope")
-            for rule, check in SQL_CHECKS.items():
-                if rule in enabled:
-                    violations += check(conn, profile)
-                if progress:
-                    progress(rule)
-            facts = people.grid_facts(conn)
-            for rule, fact_check in FACT_CHECKS.items():
-                if rule in enabled:
-                    violations += fact_check(facts, profile)
-                if progress:
-                    progress(rule)
-            distances = places.post_distances(conn)
-            households = {g.code: g.households for g in facts}
-            rollup = _rollup(conn, scope, violations, enabled, households)
-        finally:
-            trans.rollback()
+    scope = prepare_scope(conn, region_code, as_of)
+    if progress:
+        progress("scope")
+    for rule, check in SQL_CHECKS.items():
+        if rule in enabled:
+            violations += check(conn, profile)
+        if progress:
+            progress(rule)
+    facts = people.grid_facts(conn)
+    for rule, fact_check in FACT_CHECKS.items():
+        if rule in enabled:
+            violations += fact_check(facts, profile)
+        if progress:
+            progress(rule)
+    distances = places.post_distances(conn)
+    households = {g.code: g.households for g in facts}
+    rollup = _rollup(conn, scope, violations, enabled, households)
+    return scope, violations, rollup, people.community_stats(facts, profile, distances)
+
+
+def _report(
+    scope: Scope,
+    profile: Profile,
+    as_of: datetime | None,
+    started: float,
+    violations: list[Violation],
+    rollup: list[RegionScore],
+    communities: list[CommunityStats],
+) -> AuditReport:
     summaries = []
     for rule in RULE_ORDER:
         setting = getattr(profile.rules, rule)
@@ -179,5 +212,5 @@ def run_audit(
         rules=summaries,
         violations=violations,
         rollup=rollup,
-        communities=people.community_stats(facts, profile, distances),
+        communities=communities,
     )
