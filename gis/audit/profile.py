@@ -118,6 +118,23 @@ class Profile(BaseModel):
     def enabled(self) -> list[str]:
         return [name for name in Rules.model_fields if getattr(self.rules, name).enabled]
 
+    def only(self, *rules: str) -> Profile:
+        """This profile with every rule but ``rules`` switched off."""
+        unknown = set(rules) - set(Rules.model_fields)
+        if unknown:
+            raise InvalidInput(f"unknown rule(s): {', '.join(sorted(unknown))}")
+        changed = {
+            name: getattr(self.rules, name).model_copy(update={"enabled": False})
+            for name in Rules.model_fields
+            if name not in rules
+        }
+        return self.model_copy(update={"rules": self.rules.model_copy(update=changed)})
+
+    def to_yaml(self) -> str:
+        return str(
+            yaml.safe_dump(self.model_dump(mode="json"), allow_unicode=True, sort_keys=False)
+        )
+
 
 def _lines(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
     """Line (1-based) of every key path in a composed YAML document."""

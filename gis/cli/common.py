@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -14,7 +15,8 @@ from gis.errors import GridgovError
 
 __all__ = ["console", "err_console", "friendly_errors", "say"]
 
-console = Console(highlight=False)
+# on a terminal rich measures the width; into a pipe or file, wide enough for tables
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False)
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -7,7 +7,7 @@ import logging
 import typer
 
 from gis import __version__
-from gis.cli import db, demo, serve
+from gis.cli import audit, db, demo, serve
 
 app = typer.Typer(
     name="gridgov",
@@ -17,6 +17,8 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
+app.add_typer(audit.profile_app, name="profile")
+app.command("audit")(audit.audit)
 app.command("serve")(serve.serve)
 
 
