@@ -159,7 +159,8 @@ def _audit(
 ) -> tuple[Scope, list[Violation], list[RegionScore], list[CommunityStats]]:
     enabled = profile.enabled()
     violations: list[Violation] = []
-    scope = prepare_scope(conn, region_code, as_of)
+    need_buildings = bool({"buildings_split", "police_posts"} & set(enabled))
+    scope = prepare_scope(conn, region_code, as_of, with_buildings=need_buildings)
     if progress:
         progress("scope")
     for rule, check in SQL_CHECKS.items():
@@ -173,7 +174,7 @@ def _audit(
             violations += fact_check(facts, profile)
         if progress:
             progress(rule)
-    distances = places.post_distances(conn)
+    distances = places.post_distances(conn) if need_buildings else {}
     households = {g.code: g.households for g in facts}
     rollup = _rollup(conn, scope, violations, enabled, households)
     return scope, violations, rollup, people.community_stats(facts, profile, distances)

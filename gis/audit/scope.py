@@ -104,8 +104,12 @@ class Scope:
     as_of: datetime | None
 
 
-def prepare_scope(conn: Connection, region_code: str, as_of: datetime | None = None) -> Scope:
-    """Fill the temporary tables for ``region_code`` (inside the caller's transaction)."""
+def prepare_scope(conn: Connection, region_code: str, as_of: datetime | None = None,
+                  with_buildings: bool = True) -> Scope:
+    """Fill the temporary tables for ``region_code`` (inside the caller's transaction).
+
+    ``with_buildings=False`` skips the buildings and homes (no rule that needs them).
+    """
     if not is_region_code(region_code):
         raise InvalidInput(
             f"{region_code!r} is not a region code: use the 12-digit statistical code, "
@@ -121,6 +125,8 @@ def prepare_scope(conn: Connection, region_code: str, as_of: datetime | None = N
         conn.execute(statement, params)
     for sql in _INDEXES:
         conn.execute(text(sql))
+    if not with_buildings:
+        return Scope(row.code, row.name, row.level, as_of)
     conn.execute(_BUILDINGS)
     for sql in _AFTER_BUILDINGS:
         conn.execute(text(sql))

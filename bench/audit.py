@@ -1,0 +1,116 @@
+"""How fast the audit is, at demo scale 1 and 10, against a geopandas baseline.
+
+For each scale: the full audit of the prefecture (every rule of the default profile),
+then blind spots + overlaps alone — by gridgov (in PostGIS) and by geopandas on the same
+grids and communities (dissolve/difference for blind spots, a self-overlay for
+overlaps, areas in UTM), in the same run. Prints both times and their ratio.
+
+Targets: scale 1 full audit under 5 s; at scale 10 gridgov at least 5x faster than the
+geopandas baseline.
+
+    .venv/bin/python bench/audit.py               # scale 1 and 10
+    .venv/bin/python bench/audit.py --scales 1
+
+Databases ``gridgov_bench_s<scale>`` on the embedded cluster (or GRIDGOV_DATABASE_URL's
+server) are kept between runs so the demo is generated only once per scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from gis.audit.profile import default_profile
+from gis.audit.run import run_audit
+from gis.db.engine import bring_up, create_db_engine
+from gis.db.migrate import upgrade
+from gis.demo.generate import generate
+from gis.demo.load import demo_fingerprint, load_demo
+
+UTM = "EPSG:32645"  # Changji lies in UTM zone 45N
+
+
+def database(server: str, scale: int, seed: int) -> Engine:
+    name = f"gridgov_bench_s{scale}"
+    admin = create_db_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                        {"n": name}).scalar_one_or_none() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    engine = create_db_engine(make_url(server).set(database=name))
+    with engine.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    upgrade(engine)
+    started = time.perf_counter()
+    result = load_demo(engine, lambda: generate(seed, scale), demo_fingerprint(seed, scale),
+                       replace=True, say=lambda _m: None)
+    if result.loaded:
+        print(f"  (loaded the scale-{scale} demo in {time.perf_counter() - started:.0f} s)")
+    return engine
+
+
+def geopandas_baseline(engine: Engine) -> tuple[float, int, int, float, float]:
+    """(seconds, blind spots, overlaps, blind-spot m², overlap m²) computed with geopandas."""
+    with engine.connect() as conn:
+        grids = gpd.read_postgis(
+            text("SELECT code, community_code, geom FROM grid WHERE valid_to IS NULL"),
+            conn, geom_col="geom")
+        communities = gpd.read_postgis(
+            text("SELECT code, geom FROM region WHERE level = 'community'"), conn,
+            geom_col="geom")
+    started = time.perf_counter()
+    grids_m = grids.to_crs(UTM)
+    communities_m = communities.to_crs(UTM).set_index("code")
+    covered = grids_m.dissolve(by="community_code")
+    aligned = covered.geometry.reindex(communities_m.index)
+    gaps = communities_m.geometry.difference(aligned, align=True).explode(index_parts=False)
+    gaps = gaps[gaps.area > 1e-6]
+    pairs = gpd.overlay(grids_m[["code", "geom"]], grids_m[["code", "geom"]],
+                        how="intersection", keep_geom_type=True)
+    pairs = pairs[(pairs["code_1"] < pairs["code_2"]) & (pairs.area > 1e-6)]
+    seconds = time.perf_counter() - started
+    return seconds, len(gaps), len(pairs), float(gaps.area.sum()), float(pairs.area.sum())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    server = bring_up(say=lambda _m: None)
+    header = (f"{'scale':>5} {'grids':>7} {'full audit s':>13} {'gaps+overlaps s':>16} "
+              f"{'geopandas s':>12} {'ratio':>6}  found (gridgov | geopandas)")
+    print(header)
+    for scale in args.scales:
+        engine = database(server, scale, args.seed)
+        top = "652300000000"
+        full = run_audit(engine, top)
+        quick = run_audit(engine, top, default_profile().only("blind_spots", "overlaps"))
+        ours_gaps = [v for v in quick.violations if v.rule == "blind_spots"]
+        ours_overlaps = [v for v in quick.violations if v.rule == "overlaps"]
+        base_s, base_gaps, base_overlaps, gap_m2, overlap_m2 = geopandas_baseline(engine)
+        grids = pd.read_sql(text("SELECT count(*) FROM grid WHERE valid_to IS NULL"),
+                            engine).iloc[0, 0]
+        print(f"{scale:>5} {grids:>7} {full.seconds:>13.2f} {quick.seconds:>16.2f} "
+              f"{base_s:>12.2f} {base_s / quick.seconds:>6.1f}  "
+              f"gaps {len(ours_gaps)}|{base_gaps}, overlaps {len(ours_overlaps)}|{base_overlaps}, "
+              f"m² {sum(v.area_m2 or 0 for v in ours_gaps):,.0f}|{gap_m2:,.0f} and "
+              f"{sum(v.area_m2 or 0 for v in ours_overlaps):,.0f}|{overlap_m2:,.0f}")
+        engine.dispose()
+        if scale == 1:
+            print(f"      scale 1 full audit {full.seconds:.2f} s: "
+                  f"{'meets' if full.seconds < 5 else 'MISSES'} the 5 s target")
+        if scale == 10:
+            ratio = base_s / quick.seconds
+            print(f"      scale 10: gridgov {ratio:.1f}x faster than geopandas: "
+                  f"{'meets' if ratio >= 5 else 'MISSES'} the 5x target")
+
+
+if __name__ == "__main__":
+    main()
