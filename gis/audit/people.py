@@ -121,7 +121,8 @@ def staffing(facts: list[GridFacts], profile: Profile) -> list[Violation]:
                     community=g.community,
                     grids=[g.code],
                     households=g.households,
-                    message=f"grid {g.code}: {g.workers} worker{'' if g.workers == 1 else 's'} for {g.households} households; "
+                    message=f"grid {g.code}: {g.workers} worker{'' if g.workers == 1 else 's'} "
+                    f"for {g.households} households; "
                     f"{need} needed (one per {rule.households_per_worker} households, 百户一人)",
                     measures={"workers": g.workers, "needed": need},
                 )

@@ -361,38 +361,33 @@ class Cluster:
         self.create_database(self.database)
         return self.url()
 
+    def _sql(self, database: str, *statements: str, params: tuple[str, ...] = ()) -> bool:
+        """Run statements in autocommit through the socket; whether the first returned a row."""
+        import psycopg2
+
+        with contextlib.closing(
+            psycopg2.connect(
+                dbname=database, user=self.role, host=str(self.datadir), port=self.port()
+            )
+        ) as conn:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(statements[0], params or None)
+                found = cur.description is not None and cur.fetchone() is not None
+                for statement in statements[1:]:
+                    cur.execute(statement)
+        return found
+
     def create_database(self, name: str) -> None:
         """Create ``name`` with PostGIS if it does not exist yet."""
-        import psycopg2
-
-        with contextlib.closing(
-            psycopg2.connect(
-                dbname="postgres", user=self.role, host=str(self.datadir), port=self.port()
-            )
-        ) as conn:
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-                if cur.fetchone() is None:
-                    cur.execute(f'CREATE DATABASE "{name}"')
-        with contextlib.closing(
-            psycopg2.connect(dbname=name, user=self.role, host=str(self.datadir), port=self.port())
-        ) as conn:
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        if not self._sql(
+            "postgres", "SELECT 1 FROM pg_database WHERE datname = %s", params=(name,)
+        ):
+            self._sql("postgres", f'CREATE DATABASE "{name}"')
+        self._sql(name, "CREATE EXTENSION IF NOT EXISTS postgis")
 
     def drop_database(self, name: str) -> None:
-        import psycopg2
-
-        with contextlib.closing(
-            psycopg2.connect(
-                dbname="postgres", user=self.role, host=str(self.datadir), port=self.port()
-            )
-        ) as conn:
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._sql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def down(self) -> bool:
         """Stop the server; False when it was not running."""
