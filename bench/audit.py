@@ -20,10 +20,11 @@ from __future__ import annotations
 import argparse
 import time
 
-import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+
+import geopandas as gpd
 
 from gis.audit.profile import default_profile
 from gis.audit.run import run_audit
@@ -39,8 +40,12 @@ def database(server: str, scale: int, seed: int) -> Engine:
     name = f"gridgov_bench_s{scale}"
     admin = create_db_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                        {"n": name}).scalar_one_or_none() is None:
+        if (
+            conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).scalar_one_or_none()
+            is None
+        ):
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     engine = create_db_engine(make_url(server).set(database=name))
@@ -48,8 +53,13 @@ def database(server: str, scale: int, seed: int) -> Engine:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
     upgrade(engine)
     started = time.perf_counter()
-    result = load_demo(engine, lambda: generate(seed, scale), demo_fingerprint(seed, scale),
-                       replace=True, say=lambda _m: None)
+    result = load_demo(
+        engine,
+        lambda: generate(seed, scale),
+        demo_fingerprint(seed, scale),
+        replace=True,
+        say=lambda _m: None,
+    )
     if result.loaded:
         print(f"  (loaded the scale-{scale} demo in {time.perf_counter() - started:.0f} s)")
     return engine
@@ -60,10 +70,12 @@ def geopandas_baseline(engine: Engine) -> tuple[float, int, int, float, float]:
     with engine.connect() as conn:
         grids = gpd.read_postgis(
             text("SELECT code, community_code, geom FROM grid WHERE valid_to IS NULL"),
-            conn, geom_col="geom")
+            conn,
+            geom_col="geom",
+        )
         communities = gpd.read_postgis(
-            text("SELECT code, geom FROM region WHERE level = 'community'"), conn,
-            geom_col="geom")
+            text("SELECT code, geom FROM region WHERE level = 'community'"), conn, geom_col="geom"
+        )
     started = time.perf_counter()
     grids_m = grids.to_crs(UTM)
     communities_m = communities.to_crs(UTM).set_index("code")
@@ -71,8 +83,12 @@ def geopandas_baseline(engine: Engine) -> tuple[float, int, int, float, float]:
     aligned = covered.geometry.reindex(communities_m.index)
     gaps = communities_m.geometry.difference(aligned, align=True).explode(index_parts=False)
     gaps = gaps[gaps.area > 1e-6]
-    pairs = gpd.overlay(grids_m[["code", "geom"]], grids_m[["code", "geom"]],
-                        how="intersection", keep_geom_type=True)
+    pairs = gpd.overlay(
+        grids_m[["code", "geom"]],
+        grids_m[["code", "geom"]],
+        how="intersection",
+        keep_geom_type=True,
+    )
     pairs = pairs[(pairs["code_1"] < pairs["code_2"]) & (pairs.area > 1e-6)]
     seconds = time.perf_counter() - started
     return seconds, len(gaps), len(pairs), float(gaps.area.sum()), float(pairs.area.sum())
@@ -84,8 +100,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     server = bring_up(say=lambda _m: None)
-    header = (f"{'scale':>5} {'grids':>7} {'full audit s':>13} {'gaps+overlaps s':>16} "
-              f"{'geopandas s':>12} {'ratio':>6}  found (gridgov | geopandas)")
+    header = (
+        f"{'scale':>5} {'grids':>7} {'full audit s':>13} {'gaps+overlaps s':>16} "
+        f"{'geopandas s':>12} {'ratio':>6}  found (gridgov | geopandas)"
+    )
     print(header)
     for scale in args.scales:
         engine = database(server, scale, args.seed)
@@ -95,21 +113,28 @@ def main() -> None:
         ours_gaps = [v for v in quick.violations if v.rule == "blind_spots"]
         ours_overlaps = [v for v in quick.violations if v.rule == "overlaps"]
         base_s, base_gaps, base_overlaps, gap_m2, overlap_m2 = geopandas_baseline(engine)
-        grids = pd.read_sql(text("SELECT count(*) FROM grid WHERE valid_to IS NULL"),
-                            engine).iloc[0, 0]
-        print(f"{scale:>5} {grids:>7} {full.seconds:>13.2f} {quick.seconds:>16.2f} "
-              f"{base_s:>12.2f} {base_s / quick.seconds:>6.1f}  "
-              f"gaps {len(ours_gaps)}|{base_gaps}, overlaps {len(ours_overlaps)}|{base_overlaps}, "
-              f"m² {sum(v.area_m2 or 0 for v in ours_gaps):,.0f}|{gap_m2:,.0f} and "
-              f"{sum(v.area_m2 or 0 for v in ours_overlaps):,.0f}|{overlap_m2:,.0f}")
+        grids = pd.read_sql(text("SELECT count(*) FROM grid WHERE valid_to IS NULL"), engine).iloc[
+            0, 0
+        ]
+        print(
+            f"{scale:>5} {grids:>7} {full.seconds:>13.2f} {quick.seconds:>16.2f} "
+            f"{base_s:>12.2f} {base_s / quick.seconds:>6.1f}  "
+            f"gaps {len(ours_gaps)}|{base_gaps}, overlaps {len(ours_overlaps)}|{base_overlaps}, "
+            f"m² {sum(v.area_m2 or 0 for v in ours_gaps):,.0f}|{gap_m2:,.0f} and "
+            f"{sum(v.area_m2 or 0 for v in ours_overlaps):,.0f}|{overlap_m2:,.0f}"
+        )
         engine.dispose()
         if scale == 1:
-            print(f"      scale 1 full audit {full.seconds:.2f} s: "
-                  f"{'meets' if full.seconds < 5 else 'MISSES'} the 5 s target")
+            print(
+                f"      scale 1 full audit {full.seconds:.2f} s: "
+                f"{'meets' if full.seconds < 5 else 'MISSES'} the 5 s target"
+            )
         if scale == 10:
             ratio = base_s / quick.seconds
-            print(f"      scale 10: gridgov {ratio:.1f}x faster than geopandas: "
-                  f"{'meets' if ratio >= 5 else 'MISSES'} the 5x target")
+            print(
+                f"      scale 10: gridgov {ratio:.1f}x faster than geopandas: "
+                f"{'meets' if ratio >= 5 else 'MISSES'} the 5x target"
+            )
 
 
 if __name__ == "__main__":

@@ -20,10 +20,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+
+import geopandas as gpd
 
 from gis.db.engine import bring_up, create_db_engine
 from gis.db.migrate import upgrade
@@ -85,15 +86,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     server = bring_up(say=lambda _m: None)
-    print(f"{'scale':>5} {'grids':>7} {'buildings':>10} {'generate s':>11} {'load s':>8} "
-          f"{'total s':>8} {'to_postgis s':>13} {'ratio':>6} {'peak RSS MB':>12}")
+    print(
+        f"{'scale':>5} {'grids':>7} {'buildings':>10} {'generate s':>11} {'load s':>8} "
+        f"{'total s':>8} {'to_postgis s':>13} {'ratio':>6} {'peak RSS MB':>12}"
+    )
     for scale in args.scales:
         engine = scratch(server, "gridgov_bench")
         upgrade(engine)
         data, gen_s = timed(lambda s=scale: generate(args.seed, s))
         result, load_s = timed(
-            lambda d=data, s=scale: load_demo(
-                engine, lambda: d, demo_fingerprint(args.seed, s), say=lambda _m: None
+            lambda e=engine, d=data, s=scale: load_demo(
+                e, lambda: d, demo_fingerprint(args.seed, s), say=lambda _m: None
             )
         )
         engine.dispose()
@@ -107,13 +110,17 @@ def main() -> None:
         drop(server, "gridgov_bench")
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         counts = result.counts
-        print(f"{scale:>5} {counts['grids']:>7} {counts['buildings']:>10} {gen_s:>11.1f} "
-              f"{load_s:>8.1f} {gen_s + load_s:>8.1f} {base_s:>13.1f} "
-              f"{base_s / load_s if scale == 1 else float('nan'):>6.1f} {rss:>12.0f}")
+        print(
+            f"{scale:>5} {counts['grids']:>7} {counts['buildings']:>10} {gen_s:>11.1f} "
+            f"{load_s:>8.1f} {gen_s + load_s:>8.1f} {base_s:>13.1f} "
+            f"{base_s / load_s if scale == 1 else float('nan'):>6.1f} {rss:>12.0f}"
+        )
         if scale == 1:
             verdict = "meets" if gen_s + load_s < 60 else "MISSES"
-            print(f"      scale 1 total {gen_s + load_s:.1f} s {verdict} the 60 s target; "
-                  f"to_postgis / gridgov load time for the same rows: {base_s / load_s:.1f}")
+            print(
+                f"      scale 1 total {gen_s + load_s:.1f} s {verdict} the 60 s target; "
+                f"to_postgis / gridgov load time for the same rows: {base_s / load_s:.1f}"
+            )
 
 
 if __name__ == "__main__":
