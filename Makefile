@@ -16,7 +16,7 @@ demo: setup db
 	$(BIN)/gridgov demo load
 	$(BIN)/gridgov serve
 
-test: setup db
+test: setup db lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 setup: system $(STAMP) $(ASSETS)
