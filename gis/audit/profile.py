@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gis.errors import InvalidInput
 
@@ -68,12 +68,13 @@ class WorkloadRule(Rule):
     unit_severity: Severity = "warning"
     max_population: int = Field(default=2500, ge=0)
 
-    @model_validator(mode="after")
-    def _bands_ordered(self) -> WorkloadRule:
-        for key, (low, high) in self.bands.items():
+    @field_validator("bands")
+    @classmethod
+    def _bands_ordered(cls, bands: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+        for key, (low, high) in bands.items():
             if low < 0 or high < low:
                 raise ValueError(f"band {key} must be [min, max] with 0 <= min <= max")
-        return self
+        return bands
 
 
 class StaffingRule(Rule):
