@@ -140,16 +140,19 @@ def test_no_error_outside_the_manifest(report: AuditReport, manifest: dict[str, 
     )
     found = Counter(v.rule for v in report.violations if v.severity == "error")
     assert found == explained
-    assert not errors(report, "geometry") and not errors(report, "codes")
+    assert not errors(report, "geometry")
+    assert not errors(report, "codes")
 
 
 def test_rollup_scores(report: AuditReport) -> None:
     top = report.rollup[0]
-    assert top.code == report.region and top.level == "prefecture"
+    assert top.code == report.region
+    assert top.level == "prefecture"
     assert top.errors == report.errors
     assert 0 <= top.score < 1
     clean = [r for r in report.rollup if r.level == "community" and r.errors == 0]
-    assert clean and all(r.score == 1.0 for r in clean)
+    assert clean
+    assert all(r.score == 1.0 for r in clean)
     by_code = {r.code: r for r in report.rollup}
     for r in report.rollup:
         if r.parent_code:

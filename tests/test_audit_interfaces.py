@@ -55,12 +55,14 @@ def test_findings_as_geojson(client: httpx.Client, manifest: dict[str, Any]) -> 
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/geo+json")
     fc = r.json()
-    assert fc["type"] == "FeatureCollection" and fc["features"]
+    assert fc["type"] == "FeatureCollection"
+    assert fc["features"]
     for f in fc["features"]:
         assert f["geometry"]["type"] in ("Polygon", "MultiPolygon")
         assert f["properties"]["rule"] == "blind_spots"
         lon, lat = f["geometry"]["coordinates"][0][0][:2]
-        assert 85 < lon < 92 and 43 < lat < 46  # RFC 7946 lon/lat
+        assert 85 < lon < 92
+        assert 43 < lat < 46
     workload = client.get("/audit/652300000000/workload").json()
     assert len(workload["features"]) == sum(
         d["kind"] == "households_out_of_band" for d in manifest["defects"]
@@ -91,14 +93,16 @@ def test_cli_gates_on_errors_and_writes_formats(
     done = _gridgov("audit", street, "--format", "geojson", "--output", str(out), db=demo_engine)
     assert done.returncode == 1, done.stderr
     frame = pyogrio.read_dataframe(out)
-    assert len(frame) > 0 and "rule" in frame.columns
+    assert len(frame) > 0
+    assert "rule" in frame.columns
     assert "blind_spots" in set(frame["rule"])
     as_json = _gridgov("audit", street, "--format", "json", db=demo_engine)
     report = json.loads(as_json.stdout[: as_json.stdout.rindex("}") + 1])
     assert report["region"] == street
     assert len(frame) == len(report["violations"])
     table = _gridgov("audit", street, db=demo_engine)
-    assert "compliance by region" in table.stdout and table.returncode == 1
+    assert "compliance by region" in table.stdout
+    assert table.returncode == 1
 
 
 def test_cli_profile_commands(demo_engine: Engine, tmp_path: Path) -> None:
@@ -116,8 +120,10 @@ def test_cli_profile_commands(demo_engine: Engine, tmp_path: Path) -> None:
     bad.write_text("name: x\nrules:\n  overlaps:\n    sliver_area_m2: -1\n  blindspots: {}\n")
     checked = _gridgov("profile", "check", str(bad), db=demo_engine)
     assert checked.returncode == 1
-    assert "line 4" in checked.stderr and "sliver_area_m2" in checked.stderr
-    assert "line 5" in checked.stderr and "blindspots" in checked.stderr
+    assert "line 4" in checked.stderr
+    assert "sliver_area_m2" in checked.stderr
+    assert "line 5" in checked.stderr
+    assert "blindspots" in checked.stderr
     assert "Traceback" not in checked.stderr
 
 
