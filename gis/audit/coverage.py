@@ -117,7 +117,7 @@ def blind_spots(conn: Connection, profile: Profile) -> list[Violation]:
                         else "; give it to a neighbouring grid (兜底)"
                     )
                 ),
-                area_m2=round(row.area, 3),
+                area_m2=round(row.area, 6),
                 measures={"share": round(share, 6)},
                 geometry=json.loads(row.geojson),
             )
@@ -140,7 +140,7 @@ def overlaps(conn: Connection, profile: Profile) -> list[Violation]:
                 grids=[row.a, row.b],
                 message=f"grid {row.a} {what} grid {row.b} over {row.area:,.1f} m²"
                 + (" — a sliver under the tolerance" if sliver else "; redraw the shared boundary"),
-                area_m2=round(row.area, 3),
+                area_m2=round(row.area, 6),
                 measures={"nested": row.nested},
                 geometry=json.loads(row.geojson),
             )
@@ -165,7 +165,7 @@ def spill(conn: Connection, profile: Profile) -> list[Violation]:
                     f"grid {row.code} reaches {row.area:,.1f} m² outside community "
                     f"{row.community_code}" + (f", into {', '.join(into)}" if into else "")
                 ),
-                area_m2=round(row.area, 3),
+                area_m2=round(row.area, 6),
                 measures={"into": into},
                 geometry=json.loads(row.geojson),
             )
