@@ -372,3 +372,23 @@ def test_profile_errors_name_the_key_and_line(rules: str, key: str, line: int) -
         custom_profile(rules)
     message = str(caught.value)
     assert f"custom.yaml: line {line}: {key}:" in message
+
+
+def test_an_invalid_community_is_a_finding_not_a_crash(db: Connection) -> None:
+    case = cases.SHARED_EDGE
+    insert_case(db, case)
+    community = case.communities[0]
+    bowtie = lonlat(case.at(shapely.Polygon([(0, 0), (100, 100), (100, 0), (0, 100), (0, 0)])))
+    db.execute(text("SET LOCAL lock_timeout = '10s'"))
+    db.execute(text("ALTER TABLE region DROP CONSTRAINT region_geom_valid"))
+    db.execute(
+        text("UPDATE region SET geom = ST_Multi(ST_GeomFromText(:wkt, 4326)) WHERE code = :c"),
+        {"wkt": bowtie.wkt, "c": community.key},
+    )
+    report = run_audit(db, community.key)
+    (invalid,) = of(report, "geometry", "invalid_community")
+    assert invalid.community == community.key
+    assert invalid.severity == "error"
+    assert invalid.measures["reason"].startswith("Self-intersection")
+    assert same_shape(invalid.geometry, lonlat(case.at(Point(50, 50))))
+    assert [r.rule for r in report.rules] == RULE_ORDER

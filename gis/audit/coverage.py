@@ -82,6 +82,12 @@ WHERE NOT valid OR ST_IsEmpty(raw_geom) OR ST_NumGeometries(raw_geom) > 1
 ORDER BY code
 """)
 
+_COMMUNITY_GEOMETRY = text("""
+SELECT code, ST_IsValidReason(raw_geom) AS reason,
+       ST_AsGeoJSON((ST_IsValidDetail(raw_geom)).location, 7) AS location
+FROM audit_community WHERE NOT valid ORDER BY code
+""")
+
 _CODES = text("""
 SELECT code, community_code,
        code !~ ('^[0-9]{12}[0-9]{' || CAST(:digits AS text) || '}$') AS bad_format,
@@ -213,6 +219,19 @@ def geometry(conn: Connection, profile: Profile) -> list[Violation]:
                     measures={"parts": row.parts},
                 )
             )
+    for row in conn.execute(_COMMUNITY_GEOMETRY):
+        found.append(
+            Violation(
+                rule="geometry",
+                check="invalid_community",
+                severity=rule.severity,
+                community=row.code,
+                message=f"community {row.code}: invalid boundary ({row.reason}); the audit "
+                "used a repaired copy — fix the community polygon",
+                measures={"reason": row.reason},
+                geometry=json.loads(row.location) if row.location else None,
+            )
+        )
     return found
 
 

@@ -27,7 +27,7 @@ WITH RECURSIVE down AS (
     UNION ALL
     SELECT r.code, r.level, r.urban, r.geom FROM region r JOIN down d ON r.parent_code = d.code
 )
-SELECT code, urban,
+SELECT code, urban, ST_IsValid(geom) AS valid, geom AS raw_geom,
        CASE WHEN ST_IsValid(geom) THEN geom
             ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(geom), 3)) END AS geom
 FROM down WHERE level = 'community'
@@ -104,8 +104,9 @@ class Scope:
     as_of: datetime | None
 
 
-def prepare_scope(conn: Connection, region_code: str, as_of: datetime | None = None,
-                  with_buildings: bool = True) -> Scope:
+def prepare_scope(
+    conn: Connection, region_code: str, as_of: datetime | None = None, with_buildings: bool = True
+) -> Scope:
     """Fill the temporary tables for ``region_code`` (inside the caller's transaction).
 
     ``with_buildings=False`` skips the buildings and homes (no rule that needs them).
