@@ -20,16 +20,26 @@ __all__ = ["blind_spots", "codes", "geometry", "overlaps", "spill"]
 
 NOISE_M2 = 1e-6
 
+# Each community's grids unioned once; blind spots and overlaps both start from it.
+# Grids of a community overlap iff the sum of their (planar) areas exceeds the area of
+# their union; grids of two communities overlap only where the two unions do. Only those
+# communities' grids are then compared pair by pair.
+_COVER = [
+    """CREATE TEMP TABLE IF NOT EXISTS audit_cover ON COMMIT DROP AS
+       SELECT c.code, c.geom AS community, ST_Union(g.geom) AS grids,
+              coalesce(sum(ST_Area(g.geom)), 0) AS parts_area
+       FROM audit_community c LEFT JOIN audit_grid g ON g.community_code = c.code
+       GROUP BY c.code, c.geom""",
+    "CREATE INDEX IF NOT EXISTS audit_cover_grids ON audit_cover USING gist (grids)",
+    "ANALYZE audit_cover",
+]
+
 _BLIND_SPOTS = text("""
-WITH covered AS (
-    SELECT c.code, c.geom AS community, ST_Union(g.geom) AS grids
-    FROM audit_community c LEFT JOIN audit_grid g ON g.community_code = c.code
-    GROUP BY c.code, c.geom
-), pieces AS (
+WITH pieces AS (
     SELECT code, community,
            (ST_Dump(CASE WHEN grids IS NULL THEN community
                          ELSE ST_Difference(community, grids) END)).geom AS geom
-    FROM covered
+    FROM audit_cover
 )
 SELECT code, ST_AsGeoJSON(geom, 7) AS geojson, ST_Area(geom::geography) AS area,
        ST_Perimeter(geom::geography) AS perimeter,
@@ -40,22 +50,40 @@ ORDER BY code, area DESC
 """)
 
 _OVERLAPS = text("""
-WITH pairs AS (
+WITH suspect AS (
+    SELECT code FROM audit_cover WHERE parts_area - ST_Area(grids) > :eps
+    UNION
+    SELECT a.code FROM audit_cover a JOIN audit_cover b
+      ON a.grids && b.grids AND a.code <> b.code
+    WHERE ST_Relate(a.grids, b.grids, '2********')
+), pairs AS (
     SELECT a.code AS a, b.code AS b, a.community_code AS community,
            ST_CollectionExtract(ST_Intersection(a.geom, b.geom), 3) AS geom,
            ST_CoveredBy(a.geom, b.geom) OR ST_CoveredBy(b.geom, a.geom) AS nested
     FROM audit_grid a
     JOIN (SELECT code, community_code, geom, true AS inside FROM audit_grid
+          WHERE community_code IN (SELECT code FROM suspect)
           UNION ALL
           SELECT code, community_code, geom, false FROM audit_other_grid) b
-      ON a.geom && b.geom AND (a.code < b.code OR NOT b.inside)
-    WHERE ST_Relate(a.geom, b.geom, '2********')
+      ON a.geom && b.geom AND (NOT b.inside OR a.code < b.code)
+    WHERE (NOT b.inside OR a.community_code IN (SELECT code FROM suspect))
+      AND ST_Relate(a.geom, b.geom, '2********')
 )
 SELECT a, b, community, nested, ST_AsGeoJSON(geom, 7) AS geojson,
        ST_Area(geom::geography) AS area, ST_Perimeter(geom::geography) AS perimeter
 FROM pairs WHERE ST_Area(geom::geography) > :noise
 ORDER BY a, b
 """)
+
+# planar (degree²) area difference that counts as an overlap: far below 1e-6 m²,
+# far above the rounding of a sum of areas of identical edges
+EPS_DEG2 = 5e-17
+
+
+def _cover(conn: Connection) -> None:
+    for sql in _COVER:
+        conn.execute(text(sql))
+
 
 _SPILL = text("""
 SELECT g.code, g.community_code,
@@ -105,6 +133,7 @@ def _sliver(area: float, perimeter: float, rule: Any) -> bool:
 def blind_spots(conn: Connection, profile: Profile) -> list[Violation]:
     rule = profile.rules.blind_spots
     found = []
+    _cover(conn)
     for row in conn.execute(_BLIND_SPOTS, {"noise": NOISE_M2}):
         sliver = _sliver(row.area, row.perimeter, rule)
         share = row.area / row.community_area if row.community_area else 0.0
@@ -134,7 +163,8 @@ def blind_spots(conn: Connection, profile: Profile) -> list[Violation]:
 def overlaps(conn: Connection, profile: Profile) -> list[Violation]:
     rule = profile.rules.overlaps
     found = []
-    for row in conn.execute(_OVERLAPS, {"noise": NOISE_M2}):
+    _cover(conn)
+    for row in conn.execute(_OVERLAPS, {"noise": NOISE_M2, "eps": EPS_DEG2}):
         sliver = _sliver(row.area, row.perimeter, rule)
         what = "lies inside" if row.nested else "overlaps"
         found.append(

@@ -168,14 +168,17 @@ def _audit(
             violations += check(conn, profile)
         if progress:
             progress(rule)
-    facts = people.grid_facts(conn)
+    # the per-grid staffing facts cost a query per grid and table: only when a rule uses them
+    facts = people.grid_facts(conn) if set(FACT_CHECKS) & set(enabled) else []
     for rule, fact_check in FACT_CHECKS.items():
         if rule in enabled:
             violations += fact_check(facts, profile)
         if progress:
             progress(rule)
     distances = places.post_distances(conn) if need_buildings else {}
-    households = {g.code: g.households for g in facts}
+    households = dict(
+        conn.execute(text("SELECT code, households FROM audit_grid")).tuples().all()
+    )
     rollup = _rollup(conn, scope, violations, enabled, households)
     return scope, violations, rollup, people.community_stats(facts, profile, distances)
 
