@@ -176,9 +176,10 @@ def _audit(
         if progress:
             progress(rule)
     distances = places.post_distances(conn) if need_buildings else {}
-    households = dict(
-        conn.execute(text("SELECT code, households FROM audit_grid")).tuples().all()
-    )
+    households = {
+        str(code): int(n)
+        for code, n in conn.execute(text("SELECT code, households FROM audit_grid"))
+    }
     rollup = _rollup(conn, scope, violations, enabled, households)
     return scope, violations, rollup, people.community_stats(facts, profile, distances)
 
