@@ -1,0 +1,180 @@
+"""Export a catalogue layer to a file: GeoJSON, GeoPackage (with its QGIS style),
+Shapefile (a zip with a UTF-8 ``.cpg``), KML (styled), CSV, XLSX and FlatGeobuf.
+
+The layer's own SQL (``layers.catalogue``) selects the features; ``region`` keeps those
+under a region (by code prefix, or by place for layers without codes) and ``as_of`` the
+grid versions valid at that time.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pandas as pd
+from sqlalchemy import Engine, text
+
+import geopandas as gpd
+import pyogrio
+import shapely
+
+from gis.errors import InvalidInput, NotFound
+from gis.io.styles import ogr_style, qml
+from layers.catalogue import get_layer
+from layers.queries import WORLD
+from layers.spec import LayerSpec
+
+__all__ = ["FORMATS", "ExportFormat", "export_layer", "layer_frame"]
+
+
+class ExportFormat(NamedTuple):
+    driver: str
+    suffix: str
+    media_type: str
+
+
+FORMATS = {
+    "geojson": ExportFormat("GeoJSON", ".geojson", "application/geo+json"),
+    "gpkg": ExportFormat("GPKG", ".gpkg", "application/geopackage+sqlite3"),
+    "shp": ExportFormat("ESRI Shapefile", ".zip", "application/zip"),
+    "kml": ExportFormat("LIBKML", ".kml", "application/vnd.google-earth.kml+xml"),
+    "csv": ExportFormat("CSV", ".csv", "text/csv"),
+    "xlsx": ExportFormat(
+        "XLSX", ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    ),
+    "fgb": ExportFormat("FlatGeobuf", ".fgb", "application/vnd.flatgeobuf"),
+}
+PREFIX = {"prefecture": 4, "county": 6, "street": 9, "community": 12}
+LIVE = "g.valid_to IS NULL"
+AS_OF = "g.valid_from <= :as_of AND (g.valid_to IS NULL OR g.valid_to > :as_of)"
+XLSX_CELL = 32767
+
+
+def layer_frame(
+    engine: Engine, layer_id: str, region: str | None = None, as_of: datetime | None = None
+) -> gpd.GeoDataFrame:
+    """The layer's features (EPSG:4326) with its properties, ordered as the layer orders them."""
+    spec = get_layer(layer_id)
+    sql = spec.sql
+    params: dict[str, Any] = dict(WORLD.params())
+    if as_of is not None:
+        if LIVE not in sql:
+            raise InvalidInput(f"layer {layer_id}: has no versions; export it without --as-of")
+        sql, params["as_of"] = sql.replace(LIVE, AS_OF), as_of
+    with engine.connect() as conn:
+        columns = list(conn.execute(text(f"SELECT * FROM ({sql}) q LIMIT 0"), params).keys())
+        where = "TRUE"
+        if region is not None:
+            level = conn.execute(
+                text("SELECT level FROM region WHERE code = :c"), {"c": region}
+            ).scalar_one_or_none()
+            if level is None:
+                raise NotFound(f"region {region} is not in the database")
+            params["prefix"] = region[: PREFIX[level]] + "%"
+            params["region"] = region
+            key = next((c for c in ("grid_code", "code") if c in columns), None)
+            where = (
+                f"q.{key} LIKE :prefix"
+                if key
+                else "ST_Intersects(q.geom, (SELECT geom FROM region WHERE code = :region))"
+            )
+        props = [c for c in columns if c not in ("geom", "fid")]
+        rows = conn.execute(
+            text(
+                f"SELECT {', '.join(f'q.{c}' for c in props)}, ST_AsBinary(q.geom) "
+                f"FROM ({sql}) q WHERE {where}"
+            ),
+            params,
+        ).all()
+    frame = pd.DataFrame([r[:-1] for r in rows], columns=props)
+    geoms = shapely.from_wkb([bytes(r[-1]) for r in rows]) if rows else []
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=4326))
+
+
+def _table(frame: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Attributes plus the geometry as WKT and the centroid's lon/lat."""
+    out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    geoms = frame.geometry.values
+    out["wkt"] = shapely.to_wkt(geoms, rounding_precision=9, trim=True)
+    centroids = shapely.get_coordinates(shapely.centroid(geoms)) if len(frame) else []
+    out["lon"] = [round(float(c[0]), 9) for c in centroids]
+    out["lat"] = [round(float(c[1]), 9) for c in centroids]
+    return out
+
+
+def _geopackage(frame: gpd.GeoDataFrame, spec: LayerSpec, path: Path) -> None:
+    pyogrio.write_dataframe(frame, path, layer=spec.id, driver="GPKG")
+    style = pd.DataFrame(
+        {
+            "f_table_catalog": [""],
+            "f_table_schema": [""],
+            "f_table_name": [spec.id],
+            "f_geometry_column": ["geom"],
+            "styleName": [f"gridgov {spec.id}"],
+            "styleQML": [qml(spec)],
+            "styleSLD": [""],
+            "useAsDefault": [True],
+            "description": [f"gridgov: {spec.title}"],
+            "owner": ["gridgov"],
+            "ui": [None],
+            "update_time": [datetime.now(UTC).replace(tzinfo=None)],
+        }
+    )
+    pyogrio.write_dataframe(
+        style, path, layer="layer_styles", driver="GPKG", layer_options={"FID": "id"}
+    )
+
+
+def _shapefile(frame: gpd.GeoDataFrame, spec: LayerSpec, path: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix="gridgov-shp-") as tmp:
+        shp = Path(tmp) / f"{spec.id}.shp"
+        pyogrio.write_dataframe(frame, shp, driver="ESRI Shapefile", encoding="UTF-8")
+        cpg = shp.with_suffix(".cpg")
+        if not cpg.exists():
+            cpg.write_text("UTF-8", encoding="ascii")
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for part in sorted(Path(tmp).iterdir()):
+                archive.write(part, part.name)
+
+
+def export_layer(
+    engine: Engine,
+    layer_id: str,
+    path: Path | str,
+    fmt: str,
+    region: str | None = None,
+    as_of: datetime | None = None,
+) -> int:
+    """Write the layer to ``path`` in ``fmt`` (see :data:`FORMATS`); the feature count."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    spec = get_layer(layer_id)
+    frame = layer_frame(engine, layer_id, region, as_of)
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    driver = FORMATS[fmt].driver
+    if fmt == "gpkg":
+        _geopackage(frame, spec, path)
+    elif fmt == "shp":
+        _shapefile(frame, spec, path)
+    elif fmt in ("csv", "xlsx"):
+        table = _table(frame)
+        if fmt == "xlsx" and len(table) and table["wkt"].str.len().max() > XLSX_CELL:
+            raise InvalidInput(
+                f"layer {layer_id}: a geometry is too long for an XLSX cell "
+                f"({XLSX_CELL} characters); export as gpkg or csv"
+            )
+        pyogrio.write_dataframe(table, path, driver=driver, layer=spec.id)
+    elif fmt == "kml":
+        styled = frame.copy()
+        by = spec.style.by
+        values = styled[by] if by and by in styled.columns else [None] * len(styled)
+        styled["OGR_STYLE"] = [ogr_style(spec, v) for v in values]
+        pyogrio.write_dataframe(styled, path, driver=driver, layer=spec.id)
+    else:
+        pyogrio.write_dataframe(frame, path, driver=driver, layer=spec.id)
+    return len(frame)

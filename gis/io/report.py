@@ -1,0 +1,66 @@
+"""The reports of an import: problems found in the file, and what was written."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, computed_field
+
+__all__ = ["ImportReport", "Problem", "ValidationReport"]
+
+
+class Problem(BaseModel):
+    """One problem of one feature (``feature`` is its 0-based index in the file)."""
+
+    severity: Literal["error", "warning"]
+    check: str
+    feature: int | None = None
+    code: str | None = None
+    message: str
+    location: tuple[float, float] | None = None
+
+    def describe(self, file: str) -> str:
+        who = "" if self.feature is None else f" feature {self.feature}"
+        code = f" (code {self.code})" if self.code else ""
+        return f"{file}:{who}{code}: {self.message}"
+
+
+class ValidationReport(BaseModel):
+    """Everything wrong with a file, before anything is written."""
+
+    file: str
+    target: str
+    format: str = ""
+    crs: str = "EPSG:4326"
+    features: int
+    repaired: int = 0
+    problems: list[Problem] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def errors(self) -> int:
+        return sum(p.severity == "error" for p in self.problems)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def warnings(self) -> int:
+        return sum(p.severity == "warning" for p in self.problems)
+
+    def lines(self, severity: str | None = None) -> list[str]:
+        return [
+            p.describe(self.file)
+            for p in self.problems
+            if severity is None or p.severity == severity
+        ]
+
+
+class ImportReport(BaseModel):
+    """The validation report and what the import did (or would do, on a dry run)."""
+
+    validation: ValidationReport
+    dry_run: bool = False
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    changes: int = 0  # rows written to the ``change`` audit table
+    seconds: float = 0.0
