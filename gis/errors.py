@@ -11,6 +11,7 @@ __all__ = [
     "GridgovError",
     "InvalidGeometry",
     "InvalidInput",
+    "InvalidParameter",
     "NotFound",
     "OutOfScope",
     "SetupError",
@@ -43,6 +44,13 @@ class InvalidInput(GridgovError):
     """A parameter or a value that cannot be used as given."""
 
     title = "Invalid input"
+
+
+class InvalidParameter(InvalidInput):
+    """A query parameter a standard protocol (OGC API, tiles) answers with "bad request":
+    unknown, malformed or out of range."""
+
+    title = "Invalid parameter"
 
 
 class InvalidGeometry(InvalidInput):

@@ -6,6 +6,7 @@ Layers are listed bottom to top (the order they are drawn in).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from types import MappingProxyType
 
 from gis.errors import NotFound
@@ -22,6 +23,7 @@ GRID_KIND_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
     }
 )
 _GRID_COLOURS = {"geographic": "#59a14f", "unit": "#f28e2b", "organization": "#b0479a"}
+_GRID_FILTERS = ("code", "kind", "community_code", "version")
 
 _NAME = PopupField("name", "名称", "Name")
 _CODE = PopupField("code", "编码", "Code")
@@ -46,6 +48,8 @@ ROADS = LayerSpec(
         ),
     ),
     popup=(_NAME, PopupField("road_class", "等级", "Class")),
+    source=queries.ROADS_SOURCE,
+    filterable=("road_class",),
 )
 
 GRIDS = LayerSpec(
@@ -74,7 +78,30 @@ GRIDS = LayerSpec(
         _HOUSEHOLDS,
         _POPULATION,
     ),
+    source=queries.GRIDS_SOURCE,
+    filterable=_GRID_FILTERS,
+    description="Live management grids of every kind; ?datetime= gives the versions valid then.",
 )
+
+
+def _grids_of_kind(kind: str) -> LayerSpec:
+    zh, en = GRID_KIND_LABELS[kind]
+    colour = _GRID_COLOURS[kind]
+    return replace(
+        GRIDS,
+        id=f"grids_{kind}",
+        title_zh=zh,
+        title_en=f"{en}s",
+        sql=queries.bbox_sql(queries.grid_source(kind)),
+        style=StyleSpec(stroke="#ffffff", weight=1.5, opacity=0.9, fill=colour, fill_opacity=0.45),
+        source=queries.grid_source(kind),
+        description=f"Live {en.lower()}s; ?datetime= gives the versions valid then.",
+    )
+
+
+GRIDS_GEOGRAPHIC = _grids_of_kind("geographic")
+GRIDS_UNIT = _grids_of_kind("unit")
+GRIDS_ORGANIZATION = _grids_of_kind("organization")
 
 COMMUNITIES = LayerSpec(
     id="communities",
@@ -84,6 +111,8 @@ COMMUNITIES = LayerSpec(
     sql=queries.COMMUNITIES,
     style=StyleSpec(stroke="#3d3d3d", weight=1.5, dash="6 4"),
     popup=(_NAME, _CODE, PopupField("parent", "街道", "Street"), _HOUSEHOLDS, _POPULATION),
+    source=queries.COMMUNITIES_SOURCE,
+    filterable=("code", "parent_code"),
 )
 
 STREETS = LayerSpec(
@@ -94,6 +123,8 @@ STREETS = LayerSpec(
     sql=queries.STREETS,
     style=StyleSpec(stroke="#1f1f1f", weight=3.5, opacity=0.9),
     popup=(_NAME, _CODE, PopupField("parent", "县市", "County"), _HOUSEHOLDS, _POPULATION),
+    source=queries.STREETS_SOURCE,
+    filterable=("code", "parent_code"),
 )
 
 POLICE_POSTS = LayerSpec(
@@ -111,10 +142,56 @@ POLICE_POSTS = LayerSpec(
         PopupField("grid", "网格", "Grid"),
         PopupField("staff", "警力", "Staff"),
     ),
+    source=queries.POLICE_POSTS_SOURCE,
+    filterable=("code", "kind", "grid_code"),
+)
+
+BUILDINGS = LayerSpec(
+    id="buildings",
+    title_zh="建筑",
+    title_en="Buildings",
+    geometry_type="polygon",
+    sql=queries.bbox_sql(queries.BUILDINGS_SOURCE),
+    style=StyleSpec(stroke="#8a8a8a", weight=0.5, fill="#c9c3b8", fill_opacity=0.8),
+    min_zoom=15,
+    popup=(PopupField("use", "用途", "Use"), _HOUSEHOLDS, _POPULATION),
+    source=queries.BUILDINGS_SOURCE,
+    filterable=("use",),
+)
+
+ORGANIZATIONS = LayerSpec(
+    id="organizations",
+    title_zh="单位",
+    title_en="Organizations",
+    geometry_type="point",
+    sql=queries.bbox_sql(queries.ORGANIZATIONS_SOURCE),
+    style=StyleSpec(stroke="#5a3e85", fill="#9c7fd1", radius=4.0),
+    min_zoom=15,
+    popup=(
+        _NAME,
+        PopupField("category", "类别", "Category"),
+        PopupField("grid_code", "网格编码", "Grid code"),
+    ),
+    source=queries.ORGANIZATIONS_SOURCE,
+    filterable=("category", "grid_code"),
 )
 
 CATALOGUE: Mapping[str, LayerSpec] = MappingProxyType(
-    {spec.id: spec for spec in (ROADS, GRIDS, COMMUNITIES, STREETS, POLICE_POSTS)}
+    {
+        spec.id: spec
+        for spec in (
+            ROADS,
+            BUILDINGS,
+            GRIDS,
+            GRIDS_GEOGRAPHIC,
+            GRIDS_UNIT,
+            GRIDS_ORGANIZATION,
+            COMMUNITIES,
+            STREETS,
+            ORGANIZATIONS,
+            POLICE_POSTS,
+        )
+    }
 )
 
 

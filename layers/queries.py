@@ -1,7 +1,8 @@
 """The SQL behind the layers, and running it: GeoJSON built in PostGIS.
 
-Each layer's SELECT takes the bbox as bound parameters ``:minx, :miny, :maxx, :maxy``
-(EPSG:4326) and returns ``fid``, ``geom`` and the properties. :func:`feature_collection`
+Each layer's rows are a :class:`~layers.spec.Source`; its bbox SELECT (:func:`bbox_sql`)
+takes the bbox as bound parameters ``:minx, :miny, :maxx, :maxy`` (EPSG:4326) and
+returns ``fid``, ``geom`` and the properties. :func:`feature_collection`
 wraps it so PostGIS assembles the whole RFC 7946 FeatureCollection (coordinates
 rounded to 6 decimals, about 0.1 m) and Python only passes the text on.
 """
@@ -16,53 +17,142 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from gis.errors import InvalidInput
-from layers.spec import LayerSpec
+from layers.spec import LayerSpec, Source
 
 __all__ = [
+    "BUILDINGS_SOURCE",
     "COMMUNITIES",
+    "COMMUNITIES_SOURCE",
     "GRIDS",
+    "GRIDS_SOURCE",
+    "ORGANIZATIONS_SOURCE",
     "POLICE_POSTS",
+    "POLICE_POSTS_SOURCE",
     "ROADS",
+    "ROADS_SOURCE",
     "STREETS",
+    "STREETS_SOURCE",
     "WORLD",
     "BBox",
+    "bbox_sql",
     "feature_collection",
+    "grid_source",
     "parse_bbox",
     "region_extent",
 ]
 
-_IN_BBOX = "ST_Intersects({geom}, ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))"
+_ENVELOPE = "ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
 
 
-def _regions(level: str) -> str:
+def bbox_sql(source: Source) -> str:
+    """The source's current rows intersecting the bbox ``:minx, :miny, :maxx, :maxy``."""
     return f"""
-SELECT r.code AS fid, r.code, r.name, r.households, r.population, p.name AS parent, r.geom
-FROM region r LEFT JOIN region p ON p.code = r.parent_code
-WHERE r.level = '{level}' AND {_IN_BBOX.format(geom="r.geom")}
-ORDER BY r.code"""
+SELECT {source.select_list()}
+FROM {source.table}
+WHERE {source.live()} AND ST_Intersects({source.geom}, {_ENVELOPE})
+ORDER BY {source.order}"""
 
 
-COMMUNITIES = _regions("community")
-STREETS = _regions("street")
+def _region_source(level: str) -> Source:
+    return Source(
+        table="region r LEFT JOIN region p ON p.code = r.parent_code",
+        fid="r.code",
+        geom="r.geom",
+        columns=(
+            ("code", "r.code"),
+            ("name", "r.name"),
+            ("households", "r.households"),
+            ("population", "r.population"),
+            ("parent", "p.name"),
+            ("parent_code", "r.parent_code"),
+        ),
+        where=f"r.level = '{level}'",
+    )
 
-GRIDS = f"""
-SELECT g.code AS fid, g.code, g.name, g.kind, c.name AS community,
-       g.households, g.population, g.version, g.geom
-FROM grid g LEFT JOIN region c ON c.code = g.community_code
-WHERE g.valid_to IS NULL AND {_IN_BBOX.format(geom="g.geom")}
-ORDER BY g.code"""
 
-POLICE_POSTS = f"""
-SELECT p.code AS fid, p.code, p.name, p.kind, p.staff, p.grid_code, g.name AS grid, p.geom
-FROM police_post p LEFT JOIN grid g ON g.code = p.grid_code AND g.valid_to IS NULL
-WHERE {_IN_BBOX.format(geom="p.geom")}
-ORDER BY p.code"""
+def grid_source(kind: str | None = None) -> Source:
+    """Grid versions (all kinds, or one); the live ones have ``valid_to IS NULL``."""
+    return Source(
+        table="grid g LEFT JOIN region c ON c.code = g.community_code",
+        fid="g.code",
+        geom="g.geom",
+        columns=(
+            ("code", "g.code"),
+            ("name", "g.name"),
+            ("kind", "g.kind"),
+            ("community", "c.name"),
+            ("community_code", "g.community_code"),
+            ("households", "g.households"),
+            ("population", "g.population"),
+            ("version", "g.version"),
+            ("valid_from", "g.valid_from"),
+            ("valid_to", "g.valid_to"),
+        ),
+        where="TRUE" if kind is None else f"g.kind = '{kind}'",
+        order_by="g.code, g.version",
+        valid_from="g.valid_from",
+        valid_to="g.valid_to",
+    )
 
-ROADS = f"""
-SELECT r.id AS fid, r.name, r.class AS road_class, r.geom
-FROM road r
-WHERE {_IN_BBOX.format(geom="r.geom")}
-ORDER BY r.id"""
+
+COMMUNITIES_SOURCE = _region_source("community")
+STREETS_SOURCE = _region_source("street")
+GRIDS_SOURCE = grid_source()
+
+POLICE_POSTS_SOURCE = Source(
+    table="police_post p LEFT JOIN grid g ON g.code = p.grid_code AND g.valid_to IS NULL",
+    fid="p.code",
+    geom="p.geom",
+    columns=(
+        ("code", "p.code"),
+        ("name", "p.name"),
+        ("kind", "p.kind"),
+        ("staff", "p.staff"),
+        ("grid_code", "p.grid_code"),
+        ("grid", "g.name"),
+    ),
+)
+
+ROADS_SOURCE = Source(
+    table="road r",
+    fid="r.id",
+    geom="r.geom",
+    columns=(("name", "r.name"), ("road_class", "r.class")),
+    fid_type="integer",
+)
+
+ORGANIZATIONS_SOURCE = Source(
+    table="organization o",
+    fid="o.id",
+    geom="o.geom",
+    columns=(
+        ("name", "o.name"),
+        ("category", "o.category"),
+        ("employees", "o.employees"),
+        ("party_members", "o.party_members"),
+        ("grid_code", "o.grid_code"),
+    ),
+    fid_type="integer",
+)
+
+BUILDINGS_SOURCE = Source(
+    table="building b",
+    fid="b.id",
+    geom="b.geom",
+    columns=(
+        ("use", "b.use"),
+        ("households", "b.households"),
+        ("population", "b.population"),
+        ("floors", "b.floors"),
+    ),
+    fid_type="integer",
+)
+
+COMMUNITIES = bbox_sql(COMMUNITIES_SOURCE)
+STREETS = bbox_sql(STREETS_SOURCE)
+GRIDS = bbox_sql(GRIDS_SOURCE)
+POLICE_POSTS = bbox_sql(POLICE_POSTS_SOURCE)
+ROADS = bbox_sql(ROADS_SOURCE)
 
 
 @dataclass(frozen=True)

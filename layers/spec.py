@@ -20,6 +20,7 @@ __all__ = [
     "LayerSpec",
     "LegendEntry",
     "PopupField",
+    "Source",
     "StyleSpec",
 ]
 
@@ -88,12 +89,67 @@ class PopupField:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where a layer's rows come from, as trusted SQL fragments written in the catalogue.
+
+    ``table`` is the FROM clause, ``where`` the layer's own condition, ``fid`` the
+    feature id expression, ``geom`` the geometry (EPSG:4326) and ``columns`` the
+    properties as ``(name, expression)`` pairs. A versioned layer names its
+    ``valid_from``/``valid_to`` columns: its live rows have ``valid_to IS NULL`` and a
+    time filter selects the versions valid then. Readers (GeoJSON by bbox, OGC API
+    Features, vector tiles) build their SELECTs from these pieces; every value they add
+    is a bound parameter.
+
+    >>> s = Source("road r", "r.id", "r.geom", (("name", "r.name"),))
+    >>> s.select_list()
+    'r.id AS fid, r.name AS "name", r.geom AS geom'
+    """
+
+    table: str
+    fid: str
+    geom: str
+    columns: tuple[tuple[str, str], ...]
+    where: str = "TRUE"
+    order_by: str = ""
+    valid_from: str | None = None
+    valid_to: str | None = None
+    fid_type: Literal["string", "integer"] = "string"
+
+    @property
+    def temporal(self) -> bool:
+        """Whether rows are versions with a validity interval."""
+        return self.valid_from is not None and self.valid_to is not None
+
+    @property
+    def order(self) -> str:
+        return self.order_by or self.fid
+
+    def column(self, name: str) -> str:
+        """The SQL expression of property ``name`` (``KeyError`` when there is none)."""
+        return dict(self.columns)[name]
+
+    def select_list(self) -> str:
+        """``fid``, the properties and ``geom``, each under its output name."""
+        props = ", ".join(f'{expr} AS "{name}"' for name, expr in self.columns)
+        return f"{self.fid} AS fid, {props}, {self.geom} AS geom"
+
+    def live(self) -> str:
+        """The layer's condition on its current rows (the live version of versioned ones)."""
+        if self.valid_to is None:
+            return self.where
+        return f"({self.where}) AND {self.valid_to} IS NULL"
+
+
+@dataclass(frozen=True)
 class LayerSpec:
     """A map layer.
 
     ``sql`` is one SELECT with bound parameters ``:minx, :miny, :maxx, :maxy`` (the
     bbox, EPSG:4326) returning a column ``fid`` (the feature id), a column ``geom``
     (EPSG:4326) and the feature properties as the other columns.
+    ``source`` is the same rows in pieces, for OGC API Features and vector tiles (a layer
+    without one is served as GeoJSON only); ``filterable`` names the properties a client
+    may filter on (``?kind=unit``).
     """
 
     id: str
@@ -108,6 +164,9 @@ class LayerSpec:
     max_zoom: int = 22
     shown: bool = True
     served_as: Literal["geojson"] = "geojson"
+    source: Source | None = None
+    filterable: tuple[str, ...] = ()
+    description: str = ""
 
     def __post_init__(self) -> None:
         if not self.id.replace("_", "").isalnum() or not self.id.islower():
@@ -116,6 +175,10 @@ class LayerSpec:
             raise ValueError(f"layer {self.id}: min_zoom {self.min_zoom} > max_zoom")
         if self.style.by and not self.style.categories:
             raise ValueError(f"layer {self.id}: style.by={self.style.by!r} needs categories")
+        names = {name for name, _ in self.source.columns} if self.source else set()
+        for name in self.filterable:
+            if name not in names:
+                raise ValueError(f"layer {self.id}: filterable {name!r} is not a source column")
 
     @property
     def title(self) -> str:
