@@ -6,7 +6,8 @@ grids and communities (dissolve/difference for blind spots, a self-overlay for
 overlaps, areas in UTM), in the same run. Prints both times and their ratio.
 
 Targets: scale 1 full audit under 5 s; at scale 10 gridgov at least 5x faster than the
-geopandas baseline.
+geopandas baseline (judged on geopandas' computation alone; the time geopandas needs to
+read the grids from PostGIS is printed next to it).
 
     .venv/bin/python bench/audit.py               # scale 1 and 10
     .venv/bin/python bench/audit.py --scales 1
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import pandas as pd
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
@@ -65,8 +65,9 @@ def database(server: str, scale: int, seed: int) -> Engine:
     return engine
 
 
-def geopandas_baseline(engine: Engine) -> tuple[float, int, int, float, float]:
-    """(seconds, blind spots, overlaps, blind-spot m², overlap m²) computed with geopandas."""
+def geopandas_baseline(engine: Engine) -> tuple[float, float, int, int, float, float]:
+    """(read s, compute s, blind spots, overlaps, blind-spot m², overlap m²) with geopandas."""
+    read_started = time.perf_counter()
     with engine.connect() as conn:
         grids = gpd.read_postgis(
             text("SELECT code, community_code, geom FROM grid WHERE valid_to IS NULL"),
@@ -76,6 +77,7 @@ def geopandas_baseline(engine: Engine) -> tuple[float, int, int, float, float]:
         communities = gpd.read_postgis(
             text("SELECT code, geom FROM region WHERE level = 'community'"), conn, geom_col="geom"
         )
+    read_s = time.perf_counter() - read_started
     started = time.perf_counter()
     grids_m = grids.to_crs(UTM)
     communities_m = communities.to_crs(UTM).set_index("code")
@@ -91,7 +93,7 @@ def geopandas_baseline(engine: Engine) -> tuple[float, int, int, float, float]:
     )
     pairs = pairs[(pairs["code_1"] < pairs["code_2"]) & (pairs.area > 1e-6)]
     seconds = time.perf_counter() - started
-    return seconds, len(gaps), len(pairs), float(gaps.area.sum()), float(pairs.area.sum())
+    return read_s, seconds, len(gaps), len(pairs), float(gaps.area.sum()), float(pairs.area.sum())
 
 
 def main() -> None:
@@ -100,39 +102,39 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     server = bring_up(say=lambda _m: None)
-    header = (
+    print(
         f"{'scale':>5} {'grids':>7} {'full audit s':>13} {'gaps+overlaps s':>16} "
-        f"{'geopandas s':>12} {'ratio':>6}  found (gridgov | geopandas)"
+        f"{'geopandas s':>12} {'ratio':>6} {'gpd read s':>11}  found (gridgov | geopandas)"
     )
-    print(header)
     for scale in args.scales:
         engine = database(server, scale, args.seed)
         top = "652300000000"
         full = run_audit(engine, top)
         quick = run_audit(engine, top, default_profile().only("blind_spots", "overlaps"))
-        ours_gaps = [v for v in quick.violations if v.rule == "blind_spots"]
-        ours_overlaps = [v for v in quick.violations if v.rule == "overlaps"]
-        base_s, base_gaps, base_overlaps, gap_m2, overlap_m2 = geopandas_baseline(engine)
-        grids = pd.read_sql(text("SELECT count(*) FROM grid WHERE valid_to IS NULL"), engine).iloc[
-            0, 0
-        ]
+        gaps = [v for v in quick.violations if v.rule == "blind_spots"]
+        laps = [v for v in quick.violations if v.rule == "overlaps"]
+        read_s, base_s, base_gaps, base_laps, gap_m2, lap_m2 = geopandas_baseline(engine)
+        with engine.connect() as conn:
+            grids = conn.execute(
+                text("SELECT count(*) FROM grid WHERE valid_to IS NULL")
+            ).scalar_one()
+        ratio = base_s / quick.seconds
         print(
             f"{scale:>5} {grids:>7} {full.seconds:>13.2f} {quick.seconds:>16.2f} "
-            f"{base_s:>12.2f} {base_s / quick.seconds:>6.1f}  "
-            f"gaps {len(ours_gaps)}|{base_gaps}, overlaps {len(ours_overlaps)}|{base_overlaps}, "
-            f"m² {sum(v.area_m2 or 0 for v in ours_gaps):,.0f}|{gap_m2:,.0f} and "
-            f"{sum(v.area_m2 or 0 for v in ours_overlaps):,.0f}|{overlap_m2:,.0f}"
+            f"{base_s:>12.2f} {ratio:>6.1f} {read_s:>11.2f}  "
+            f"gaps {len(gaps)}|{base_gaps}, overlaps {len(laps)}|{base_laps}, "
+            f"m² {sum(v.area_m2 or 0 for v in gaps):,.0f}|{gap_m2:,.0f} and "
+            f"{sum(v.area_m2 or 0 for v in laps):,.0f}|{lap_m2:,.0f}"
         )
         engine.dispose()
         if scale == 1:
-            print(
-                f"      scale 1 full audit {full.seconds:.2f} s: "
-                f"{'meets' if full.seconds < 5 else 'MISSES'} the 5 s target"
-            )
+            verdict = "meets" if full.seconds < 5 else "MISSES"
+            print(f"      scale 1 full audit {full.seconds:.2f} s: {verdict} the 5 s target")
         if scale == 10:
-            ratio = base_s / quick.seconds
+            with_read = (base_s + read_s) / quick.seconds
             print(
-                f"      scale 10: gridgov {ratio:.1f}x faster than geopandas: "
+                f"      scale 10: gridgov {ratio:.1f}x faster than geopandas' computation "
+                f"({with_read:.1f}x counting its read from PostGIS): "
                 f"{'meets' if ratio >= 5 else 'MISSES'} the 5x target"
             )
 
