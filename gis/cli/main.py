@@ -8,6 +8,7 @@ import typer
 
 from gis import __version__
 from gis.cli import audit, db, demo, serve
+from gis.cli import io as io_cli
 
 app = typer.Typer(
     name="gridgov",
@@ -20,6 +21,7 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(audit.profile_app, name="profile")
 app.command("audit")(audit.audit)
 app.command("serve")(serve.serve)
+io_cli.register(app)  # gridgov import, gridgov export
 
 
 @app.callback()

@@ -31,6 +31,7 @@ __all__ = [
     "SYSTEMS",
     "CoordSystem",
     "bd09_to_gcj02",
+    "bd09_to_gcj02_exact",
     "convert",
     "convert_frame",
     "convert_geometry",
@@ -126,12 +127,26 @@ def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> Pair:
 
 
 def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> Pair:
-    """BD-09 → GCJ-02, the closed-form inverse (about 1e-7°, a centimetre)."""
+    """BD-09 → GCJ-02, the usual closed-form inverse (errs by decimetres; see
+    :func:`bd09_to_gcj02_exact`)."""
     x, y = _arrays(lon, lat)
     x, y = x - 0.0065, y - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * X_PI)
     return z * np.cos(theta), z * np.sin(theta)
+
+
+def bd09_to_gcj02_exact(lon: ArrayLike, lat: ArrayLike, tolerance: float = TOLERANCE) -> Pair:
+    """BD-09 → GCJ-02 by iteration from the closed form, to ``tolerance`` degrees."""
+    bx, by = _arrays(lon, lat)
+    gx, gy = bd09_to_gcj02(bx, by)
+    for _ in range(MAX_ITERATIONS):
+        fx, fy = gcj02_to_bd09(gx, gy)
+        ex, ey = fx - bx, fy - by
+        gx, gy = gx - ex, gy - ey
+        if np.all(np.abs(ex) < tolerance) and np.all(np.abs(ey) < tolerance):
+            break
+    return gx, gy
 
 
 def convert(lon: ArrayLike, lat: ArrayLike, src: CoordSystem, dst: CoordSystem) -> Pair:
@@ -143,7 +158,7 @@ def convert(lon: ArrayLike, lat: ArrayLike, src: CoordSystem, dst: CoordSystem) 
     if src == dst:
         return x.copy(), y.copy()
     if src == "bd09":
-        x, y = bd09_to_gcj02(x, y)
+        x, y = bd09_to_gcj02_exact(x, y)
     elif src == "wgs84":
         x, y = wgs84_to_gcj02(x, y)
     # now in gcj02

@@ -1,0 +1,129 @@
+"""``POST /import/{target}`` (a file upload) and ``GET /export/{layer}.{fmt}`` (a download)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+
+from api.deps import EngineDep
+from api.errors import problem
+from gis.errors import InvalidInput
+from gis.io.export import FORMATS, export_layer
+from gis.io.importer import ImportRejected, import_file
+
+__all__ = ["MAX_UPLOAD_BYTES", "router"]
+
+MAX_UPLOAD_BYTES = 200 * 2**20
+CHUNK = 2**20
+
+router = APIRouter(tags=["import and export"])
+
+
+def _too_large(request: Request, size: int | None = None) -> JSONResponse:
+    got = f" ({size} bytes)" if size else ""
+    return problem(
+        request,
+        413,
+        "Payload too large",
+        f"the upload is larger than {MAX_UPLOAD_BYTES // 2**20} MiB{got}; "
+        "split the file or import it with `gridgov import`",
+    )
+
+
+def _save(upload: UploadFile, folder: Path) -> Path | None:
+    """The upload written under its own name (without folders); None when too large."""
+    name = Path(upload.filename or "upload").name or "upload"
+    target = folder / name
+    written = 0
+    with target.open("wb") as out:
+        while chunk := upload.file.read(CHUNK):
+            written += len(chunk)
+            if written > MAX_UPLOAD_BYTES:
+                return None
+            out.write(chunk)
+    return target
+
+
+@router.post("/import/{target}")
+def import_upload(
+    target: str,
+    file: UploadFile,
+    request: Request,
+    engine: EngineDep,
+    crs: Annotated[str | None, Query(description="EPSG:XXXX, gcj02 or bd09")] = None,
+    repair: bool = False,
+    dry_run: Annotated[bool, Query(alias="dry-run")] = False,
+    layer: str | None = None,
+    encoding: str | None = None,
+    mapping: UploadFile | None = None,
+) -> Any:
+    """Import an uploaded GIS file (multipart field ``file``; optional ``mapping`` YAML).
+
+    Returns the import report; 422 problem+json with the validation report on errors."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES + CHUNK:
+        return _too_large(request, int(declared))
+    with tempfile.TemporaryDirectory(prefix="gridgov-upload-") as tmp:
+        path = _save(file, Path(tmp))
+        if path is None:
+            return _too_large(request)
+        rules = None
+        if mapping is not None:
+            rules = Path(tmp) / "mapping.yaml"
+            with rules.open("wb") as out:
+                shutil.copyfileobj(mapping.file, out)
+        try:
+            report = import_file(
+                engine,
+                path,
+                target,
+                mapping=rules,
+                crs=crs,
+                repair=repair,
+                dry_run=dry_run,
+                actor="api",
+                encoding=encoding,
+                layer=layer,
+            )
+        except ImportRejected as exc:
+            return problem(
+                request, 422, exc.title, exc.message, report=exc.report.model_dump(mode="json")
+            )
+    return report.model_dump(mode="json")
+
+
+@router.get("/export/{layer}.{fmt}", response_class=Response)
+def export_download(
+    layer: str,
+    fmt: str,
+    engine: EngineDep,
+    region: str | None = None,
+    as_of: Annotated[str | None, Query(alias="as-of")] = None,
+) -> Response:
+    """A catalogue layer as a file: geojson, gpkg, shp (zip), kml, csv, xlsx or fgb."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"format {fmt!r}: use one of {', '.join(FORMATS)}")
+    when = None
+    if as_of:
+        try:
+            when = datetime.fromisoformat(as_of)
+        except ValueError:
+            raise InvalidInput(f"as-of={as_of!r}: use a date like 2024-03-01") from None
+        when = when if when.tzinfo else when.astimezone()
+    spec = FORMATS[fmt]
+    name = f"{layer}{'-' + region if region else ''}{spec.suffix}"
+    with tempfile.TemporaryDirectory(prefix="gridgov-export-") as tmp:
+        out = Path(tmp) / name
+        export_layer(engine, layer, out, fmt, region=region, as_of=when)
+        body = out.read_bytes()
+    return Response(
+        body,
+        media_type=spec.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
