@@ -78,7 +78,9 @@ def _geometries(
         at = f" at ({where[0]:.6f}, {where[1]:.6f})" if where else ""
         if repair:
             fixed = shapely.make_valid(geoms[i])
-            parts = [p for p in shapely.get_parts(fixed) if p.geom_type in wanted]
+            parts = [
+                p for p in shapely.get_parts(shapely.get_parts(fixed)) if p.geom_type in wanted
+            ]
             if parts:
                 geoms[i] = shapely.multipolygons(parts) if not points else parts[0]
                 repaired += 1
@@ -92,7 +94,7 @@ def _geometries(
             where,
         )
     if not points:
-        polys = ok & (type_names == "Polygon")
+        polys = ok & (shapely.get_type_id(geoms) == 3)  # after repairs
         geoms[polys] = shapely.multipolygons(geoms[polys], indices=np.arange(polys.sum()))
     return geoms, repaired
 
