@@ -141,6 +141,8 @@ def item(db: Db, collection_id: str, feature_id: str) -> str:
             key = int(feature_id)
         except ValueError:
             key = -1  # no feature has it: answered as not found below
+        if not -(2**63) <= key < 2**63:
+            key = -1
     where, params = _where(spec, source, ItemsQuery())
     found = db.execute(
         text(

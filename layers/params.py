@@ -33,6 +33,7 @@ __all__ = [
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
+_HUGE = 2**53  # larger integers are no sensible page size or offset (and overflow SQL)
 #: The standard's parameters of ``/collections/{id}/items``; the layer adds its filters.
 ITEMS_PARAMETERS = ("f", "bbox", "limit", "offset", "datetime")
 
@@ -74,8 +75,8 @@ def _integer(name: str, value: str, minimum: int) -> int:
         number = int(value)
     except ValueError:
         number = minimum - 1
-    if number < minimum:
-        raise InvalidParameter(f"{name}={value!r}: give a whole number >= {minimum}")
+    if not minimum <= number <= _HUGE:
+        raise InvalidParameter(f"{name}={value!r}: give a whole number from {minimum} to {_HUGE}")
     return number
 
 
