@@ -23,10 +23,10 @@ from sqlalchemy import Connection, Engine, text
 import geopandas as gpd
 import shapely
 
-from gis.errors import InvalidGeometry, InvalidInput
+from gis.errors import InvalidInput
 from gis.io.mapping import INTEGER_FIELDS, TARGET_FIELDS, FieldMapping, apply_mapping, load_mapping
 from gis.io.read import read_file
-from gis.io.report import ImportReport, ValidationReport
+from gis.io.report import ImportRejected, ImportReport, RejectedGeometry, reject
 from gis.io.validate import validate
 from gis.models import SRID
 
@@ -51,34 +51,6 @@ DEFAULTS = {
     "category": "'other'",
 }
 KIND_DEFAULT = {"grids": "'geographic'", "posts": "'station'"}
-SHOWN = 5  # error lines in the exception's message
-
-
-class ImportRejected(InvalidInput):
-    """The file has error-severity problems; ``report`` lists them all."""
-
-    def __init__(self, message: str, report: ValidationReport) -> None:
-        super().__init__(message)
-        self.report = report
-
-
-class RejectedGeometry(InvalidGeometry, ImportRejected):
-    """Rejected for invalid, empty or wrongly typed geometries."""
-
-
-def _reject(report: ValidationReport) -> ImportRejected:
-    lines = report.lines("error")
-    more = f"\n… and {len(lines) - SHOWN} more errors" if len(lines) > SHOWN else ""
-    message = (
-        f"{report.file}: {report.errors} errors, nothing imported:\n"
-        + "\n".join(lines[:SHOWN])
-        + more
-    )
-    geometric = any(
-        p.check in ("geometry", "type") for p in report.problems if p.severity == "error"
-    )
-    cls = RejectedGeometry if geometric else ImportRejected
-    return cls(message, report)
 
 
 def _copy(
@@ -251,7 +223,7 @@ def import_file(
             if progress:
                 progress("validate", len(frame), len(frame))
             if report.errors:
-                raise _reject(report)
+                raise reject(report)
             _copy(conn, frame, TARGET_FIELDS[as_], progress)
             counts = _write(conn, as_, actor)
             changes = int(

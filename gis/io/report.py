@@ -1,4 +1,5 @@
-"""The reports of an import: problems found in the file, and what was written."""
+"""The reports of an import (problems found in the file, what was written) and the
+error that carries the report when the file is rejected."""
 
 from __future__ import annotations
 
@@ -6,7 +7,18 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, computed_field
 
-__all__ = ["ImportReport", "Problem", "ValidationReport"]
+from gis.errors import InvalidGeometry, InvalidInput
+
+__all__ = [
+    "ImportRejected",
+    "ImportReport",
+    "Problem",
+    "RejectedGeometry",
+    "ValidationReport",
+    "reject",
+]
+
+SHOWN = 5  # error lines in an exception's message
 
 
 class Problem(BaseModel):
@@ -64,3 +76,30 @@ class ImportReport(BaseModel):
     unchanged: int = 0
     changes: int = 0  # rows written to the ``change`` audit table
     seconds: float = 0.0
+
+
+class ImportRejected(InvalidInput):
+    """The file has error-severity problems; ``report`` lists them all."""
+
+    def __init__(self, message: str, report: ValidationReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class RejectedGeometry(InvalidGeometry, ImportRejected):
+    """Rejected for invalid, empty or wrongly typed geometries."""
+
+
+def reject(report: ValidationReport) -> ImportRejected:
+    lines = report.lines("error")
+    more = f"\n… and {len(lines) - SHOWN} more errors" if len(lines) > SHOWN else ""
+    message = (
+        f"{report.file}: {report.errors} errors, nothing imported:\n"
+        + "\n".join(lines[:SHOWN])
+        + more
+    )
+    geometric = any(
+        p.check in ("geometry", "type") for p in report.problems if p.severity == "error"
+    )
+    cls = RejectedGeometry if geometric else ImportRejected
+    return cls(message, report)
