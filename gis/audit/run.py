@@ -127,9 +127,11 @@ def run_audit(
     profile: Profile | None = None,
     as_of: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    plan_id: int | None = None,
 ) -> AuditReport:
     """Audit ``region_code`` (and everything under it) against ``profile``.
 
+    ``plan_id`` audits a plan's draft in place of the live grids of its communities.
     ``bind`` is an engine (the audit opens its own connection) or a connection, in which
     case the audit runs in a savepoint that is rolled back: it sees the connection's
     uncommitted data and leaves nothing behind.
@@ -138,12 +140,12 @@ def run_audit(
     started = time.perf_counter()
     if isinstance(bind, Engine):
         with bind.connect() as conn, conn.begin():
-            found = _audit(conn, region_code, profile, as_of, progress)
+            found = _audit(conn, region_code, profile, as_of, progress, plan_id)
             conn.rollback()
     else:
         savepoint = bind.begin_nested()
         try:
-            found = _audit(bind, region_code, profile, as_of, progress)
+            found = _audit(bind, region_code, profile, as_of, progress, plan_id)
         finally:
             savepoint.rollback()
     scope, violations, rollup, communities = found
@@ -156,11 +158,12 @@ def _audit(
     profile: Profile,
     as_of: datetime | None,
     progress: Callable[[str], None] | None,
+    plan_id: int | None = None,
 ) -> tuple[Scope, list[Violation], list[RegionScore], list[CommunityStats]]:
     enabled = profile.enabled()
     violations: list[Violation] = []
     need_buildings = bool({"buildings_split", "police_posts"} & set(enabled))
-    scope = prepare_scope(conn, region_code, as_of, with_buildings=need_buildings)
+    scope = prepare_scope(conn, region_code, as_of, with_buildings=need_buildings, plan_id=plan_id)
     if progress:
         progress("scope")
     for rule, check in SQL_CHECKS.items():

@@ -54,6 +54,23 @@ FROM grid g
 WHERE g.community_code IN (SELECT code FROM audit_community) AND ({_AS_OF})
 """)
 
+# a plan's draft: its grids replace the live grids of the plan's communities
+_PLAN_GRIDS = text(f"""
+CREATE TEMP TABLE audit_grid ON COMMIT DROP AS
+SELECT p.id, p.code, p.name, p.kind, p.community_code, p.households, p.population,
+       ST_IsValid(p.geom) AS valid, p.geom AS raw_geom,
+       CASE WHEN ST_IsValid(p.geom) THEN p.geom
+            ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(p.geom), 3)) END AS geom
+FROM plan_grid p
+WHERE p.plan_id = :plan AND p.community_code IN (SELECT code FROM audit_community)
+UNION ALL
+SELECT g.id, g.code, g.name, g.kind, g.community_code, g.households, g.population,
+       (:trust_grids OR ST_IsValid(g.geom)), g.geom, g.geom
+FROM grid g
+WHERE g.community_code IN (SELECT code FROM audit_community) AND ({_AS_OF})
+  AND g.community_code <> ALL(SELECT unnest(community_codes) FROM plan WHERE id = :plan)
+""")
+
 # grids of other communities near the scope: overlaps and spills reach them
 _OTHER_GRIDS = text(f"""
 CREATE TEMP TABLE audit_other_grid ON COMMIT DROP AS
@@ -111,11 +128,16 @@ class Scope:
 
 
 def prepare_scope(
-    conn: Connection, region_code: str, as_of: datetime | None = None, with_buildings: bool = True
+    conn: Connection,
+    region_code: str,
+    as_of: datetime | None = None,
+    with_buildings: bool = True,
+    plan_id: int | None = None,
 ) -> Scope:
     """Fill the temporary tables for ``region_code`` (inside the caller's transaction).
 
-    ``with_buildings=False`` skips the buildings and homes (no rule that needs them).
+    ``with_buildings=False`` skips the buildings and homes (no rule that needs them);
+    ``plan_id`` audits that plan's draft grids in place of its communities' live grids.
     """
     if not is_region_code(region_code):
         raise InvalidInput(
@@ -126,7 +148,7 @@ def prepare_scope(
     if row is None:
         raise NotFound(f"region {region_code} does not exist (check the code, or load the data)")
     trusted = set(conn.execute(_TRUSTED).scalars())
-    params = {
+    params: dict[str, object] = {
         "code": region_code,
         "as_of": as_of,
         "trust_regions": "region_geom_valid" in trusted,
@@ -134,7 +156,9 @@ def prepare_scope(
     }
     # many short spatial queries: JIT compilation costs more than it saves here
     conn.execute(text("SET LOCAL jit = off"))
-    for statement in (_COMMUNITIES, _GRIDS, _OTHER_GRIDS):
+    params["plan"] = plan_id
+    grids = _GRIDS if plan_id is None else _PLAN_GRIDS
+    for statement in (_COMMUNITIES, grids, _OTHER_GRIDS):
         conn.execute(statement, params)
     for sql in _INDEXES:
         conn.execute(text(sql))

@@ -1,0 +1,1 @@
+"""Redrawing grids: plans, edits that keep the partition, publishing with history."""
