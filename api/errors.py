@@ -26,6 +26,7 @@ from gis.errors import (
     NotFound,
     OutOfScope,
     SetupError,
+    StaleVersion,
 )
 
 __all__ = ["PROBLEM_JSON", "STATUS", "install_error_handlers", "problem", "status_of"]
@@ -36,6 +37,7 @@ log = logging.getLogger("gridgov.api")
 #: The one table from domain error to HTTP status (most specific class first).
 STATUS: dict[type[GridgovError], int] = {
     NotFound: 404,
+    StaleVersion: 412,
     Conflict: 409,
     InvalidGeometry: 422,
     InvalidInput: 422,

@@ -15,6 +15,7 @@ __all__ = [
     "NotFound",
     "OutOfScope",
     "SetupError",
+    "StaleVersion",
 ]
 
 
@@ -38,6 +39,12 @@ class Conflict(GridgovError):
     """The thing changed since it was read, or a code is taken."""
 
     title = "Conflict"
+
+
+class StaleVersion(Conflict):
+    """The caller's version (ETag / If-Match) is not the current one: reload and retry."""
+
+    title = "Stale version"
 
 
 class InvalidInput(GridgovError):

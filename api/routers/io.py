@@ -16,6 +16,7 @@ from api.errors import problem
 from gis.errors import InvalidInput
 from gis.io.export import FORMATS, export_layer
 from gis.io.importer import ImportRejected, import_file
+from layers import invalidate_tiles
 
 __all__ = ["MAX_UPLOAD_BYTES", "router"]
 
@@ -95,6 +96,8 @@ def import_upload(
             return problem(
                 request, 422, exc.title, exc.message, report=exc.report.model_dump(mode="json")
             )
+    if not dry_run:
+        invalidate_tiles()  # cached vector tiles may show what the import just changed
     return report.model_dump(mode="json")
 
 

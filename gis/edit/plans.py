@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from gis.errors import Conflict, InvalidInput, NotFound
+from gis.errors import Conflict, InvalidInput, NotFound, StaleVersion
 
 __all__ = [
     "PlanInfo",
@@ -129,7 +129,7 @@ def bump(conn: Connection, plan_id: int, expected_version: int | None) -> PlanIn
     if plan.status != "draft":
         raise Conflict(f"plan {plan_id} is {plan.status}; only a draft can be changed")
     if expected_version is not None and expected_version != plan.version:
-        raise Conflict(
+        raise StaleVersion(
             f"plan {plan_id} is at version {plan.version}, not {expected_version}: someone "
             "changed it since you read it; reload it and apply your edit again"
         )

@@ -1,0 +1,233 @@
+"""``/plans``: draft redraws — create, edit, validate, diff, publish, discard.
+
+Each request is one transaction. A plan's version is its ETag; writes take ``If-Match``
+and answer 412 when the plan changed since it was read, so no update is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, text
+
+import shapely
+from shapely.geometry import shape
+
+from api.deps import EngineDep
+from gis.edit.edits import merge_grids, reshape_grid, split_grid
+from gis.edit.plans import PlanInfo, create_plan, discard_plan, get_plan, list_plans
+from gis.edit.publish import PlanDiff, diff_plan, publish_plan, validate_plan
+from gis.errors import InvalidGeometry, InvalidParameter
+from layers import invalidate_tiles
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/plans", tags=["plans"])
+IfMatch = Annotated[str | None, Header(description='The ETag you read, e.g. "plan-3-v2"')]
+ACTOR = "api"
+
+
+class PlanOut(BaseModel):
+    id: int
+    name: str
+    author: str
+    status: str
+    community_codes: list[str]
+    version: int
+    created_at: datetime
+    published_at: datetime | None
+    note: str | None
+    grids: int
+
+
+class NewPlan(BaseModel):
+    communities: list[str] = Field(min_length=1, examples=[["652301001001"]])
+    name: str = ""
+    author: str = ACTOR
+    note: str | None = None
+    as_of: datetime | None = Field(default=None, description="Start from the grids of a date")
+
+
+class Split(BaseModel):
+    grid: str
+    line: dict[str, Any] = Field(description="GeoJSON LineString (lon/lat) across the grid")
+
+
+class Merge(BaseModel):
+    grids: list[str] = Field(min_length=2)
+
+
+class Reshape(BaseModel):
+    grid: str
+    geometry: dict[str, Any] = Field(description="GeoJSON Polygon (lon/lat): the new outline")
+    give_to: str | None = None
+    clip: bool = False
+
+
+class Publish(BaseModel):
+    force_reason: str | None = Field(default=None, description="Publish despite errors, why")
+
+
+def _version(if_match: str | None, plan_id: int) -> int | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    found = re.fullmatch(rf'\s*(?:W/)?"?plan-{plan_id}-v(\d+)"?\s*', if_match)
+    if not found:
+        raise InvalidParameter(f'If-Match {if_match!r}: expected "plan-{plan_id}-v<version>"')
+    return int(found.group(1))
+
+
+def _out(plan: PlanInfo, response: Response) -> PlanOut:
+    response.headers["ETag"] = plan.etag
+    return PlanOut(**plan.__dict__)
+
+
+def _geometry(data: dict[str, Any], what: str) -> shapely.Geometry:
+    try:
+        return shape(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InvalidGeometry(f"{what}: not a GeoJSON geometry ({exc})") from None
+
+
+@router.post("", status_code=201, response_model=PlanOut)
+def create(body: NewPlan, engine: EngineDep, response: Response) -> PlanOut:
+    """A draft of the given communities, copied from their live grids (or ``as_of``)."""
+    with engine.begin() as conn:
+        plan = create_plan(conn, body.communities, body.author, body.name, body.note, body.as_of)
+    return _out(plan, response)
+
+
+@router.get("", response_model=list[PlanOut])
+def index(engine: EngineDep, status: str | None = None) -> list[PlanOut]:
+    with engine.connect() as conn:
+        return [PlanOut(**p.__dict__) for p in list_plans(conn, status)]
+
+
+@router.get("/{plan_id}", response_model=PlanOut)
+def read(plan_id: int, engine: EngineDep, response: Response) -> PlanOut:
+    with engine.connect() as conn:
+        return _out(get_plan(conn, plan_id), response)
+
+
+@router.get("/{plan_id}/grids")
+def grids(plan_id: int, engine: EngineDep) -> Response:
+    """The draft's grids as a GeoJSON FeatureCollection."""
+    with engine.connect() as conn:
+        get_plan(conn, plan_id)
+        body = conn.execute(
+            text("""
+            SELECT json_build_object('type', 'FeatureCollection', 'features',
+                coalesce(json_agg(json_build_object('type', 'Feature', 'id', code,
+                    'geometry', ST_AsGeoJSON(geom, 7)::json,
+                    'properties', json_build_object('code', code, 'name', name, 'kind', kind,
+                        'community_code', community_code, 'households', households,
+                        'population', population)) ORDER BY code), '[]'::json))
+            FROM plan_grid WHERE plan_id = :p"""),
+            {"p": plan_id},
+        ).scalar_one()
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/geo+json")
+
+
+def _edit(engine: EngineDep, plan_id: int, response: Response, action: Any) -> PlanOut:
+    with engine.begin() as conn:
+        action(conn)
+        plan = get_plan(conn, plan_id)
+    return _out(plan, response)
+
+
+@router.post("/{plan_id}/split", response_model=PlanOut)
+def split(
+    plan_id: int, body: Split, engine: EngineDep, response: Response, if_match: IfMatch = None
+) -> PlanOut:
+    """Split a grid along a line; the largest part keeps the code."""
+    line = _geometry(body.line, f"split of grid {body.grid}")
+    expected = _version(if_match, plan_id)
+
+    def act(conn: Connection) -> None:
+        split_grid(conn, plan_id, body.grid, line, ACTOR, expected)
+
+    return _edit(engine, plan_id, response, act)
+
+
+@router.post("/{plan_id}/merge", response_model=PlanOut)
+def merge(
+    plan_id: int, body: Merge, engine: EngineDep, response: Response, if_match: IfMatch = None
+) -> PlanOut:
+    """Merge adjacent grids of one community into the lowest code."""
+    expected = _version(if_match, plan_id)
+    return _edit(
+        engine,
+        plan_id,
+        response,
+        lambda conn: merge_grids(conn, plan_id, body.grids, ACTOR, expected),
+    )
+
+
+@router.post("/{plan_id}/reshape", response_model=PlanOut)
+def reshape(
+    plan_id: int, body: Reshape, engine: EngineDep, response: Response, if_match: IfMatch = None
+) -> PlanOut:
+    """Redraw a grid; neighbours give and take the difference."""
+    geometry = _geometry(body.geometry, f"reshape of grid {body.grid}")
+    expected = _version(if_match, plan_id)
+    return _edit(
+        engine,
+        plan_id,
+        response,
+        lambda conn: reshape_grid(
+            conn, plan_id, body.grid, geometry, ACTOR, body.give_to, body.clip, expected
+        ),
+    )
+
+
+@router.post("/{plan_id}/validate")
+def validate(plan_id: int, engine: EngineDep) -> dict[str, Any]:
+    """The audit of the draft: the drawing rules of the default profile."""
+    with engine.connect() as conn, conn.begin():
+        found = validate_plan(conn, plan_id)
+        conn.rollback()
+    errors = sum(v.severity == "error" for v in found)
+    return {
+        "plan": plan_id,
+        "errors": errors,
+        "warnings": len(found) - errors,
+        "violations": [v.model_dump(exclude={"geometry"}) for v in found],
+    }
+
+
+@router.get("/{plan_id}/diff", response_model=PlanDiff)
+def diff(plan_id: int, engine: EngineDep) -> PlanDiff:
+    with engine.connect() as conn:
+        return diff_plan(conn, plan_id)
+
+
+@router.post("/{plan_id}/publish", response_model=PlanOut)
+def publish(
+    plan_id: int,
+    engine: EngineDep,
+    response: Response,
+    body: Publish | None = None,
+    if_match: IfMatch = None,
+) -> PlanOut:
+    """Replace the live grids at once; 409 if they changed since the plan was made."""
+    expected = _version(if_match, plan_id)
+    reason = body.force_reason if body else None
+    with engine.begin() as conn:
+        plan = publish_plan(conn, plan_id, ACTOR, expected, reason)
+    invalidate_tiles()
+    return _out(plan, response)
+
+
+@router.delete("/{plan_id}", response_model=PlanOut)
+def discard(
+    plan_id: int, engine: EngineDep, response: Response, if_match: IfMatch = None
+) -> PlanOut:
+    expected = _version(if_match, plan_id)
+    with engine.begin() as conn:
+        plan = discard_plan(conn, plan_id, ACTOR, expected)
+    return _out(plan, response)
