@@ -7,7 +7,7 @@ import logging
 import typer
 
 from gis import __version__
-from gis.cli import audit, db, demo, serve
+from gis.cli import audit, db, demo, plan, serve
 from gis.cli import io as io_cli
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(audit.profile_app, name="profile")
+app.add_typer(plan.app, name="plan")
 app.command("audit")(audit.audit)
 app.command("serve")(serve.serve)
 io_cli.register(app)  # gridgov import, gridgov export
