@@ -127,3 +127,42 @@ def test_publish_with_if_match_then_conflict(client: httpx.Client, scratch: Engi
             conn.execute(text("SELECT code, max(version) FROM grid GROUP BY code")).all()
         )
     assert versions == {WEST: 2, EAST: 2}
+
+
+def test_plan_commands(scratch: Engine, client: httpx.Client) -> None:
+    import os
+    import subprocess
+    from pathlib import Path
+
+    gridgov = str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "gridgov")
+    env = {**os.environ, "GRIDGOV_DATABASE_URL": scratch.url.render_as_string(hide_password=False)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [gridgov, "plan", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+
+    created = run("create", CASE.community, "--note", "from the command line")
+    assert created.returncode == 0, created.stderr
+    plan_id = created.stdout.split()[1]
+    cut = lonlat(CASE.at(box(0, 0, 50, 100))).centroid
+    line = f"LINESTRING({cut.x - 0.001} {cut.y}, {cut.x + 0.001} {cut.y})"
+    split = run("edit", "split", plan_id, WEST, line)
+    assert split.returncode == 0, split.stderr
+    assert "split into" in split.stdout
+    assert "households" in run("diff", plan_id).stdout
+    checked = run("validate", plan_id)
+    assert checked.returncode == 1  # the two halves fall under the household band
+    assert "below the band" in checked.stdout
+    refused = run("publish", plan_id)
+    assert refused.returncode == 1
+    assert "error finding" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    forced = run("publish", plan_id, "--force", "small grids agreed with the street office")
+    assert forced.returncode == 0, forced.stderr
+    assert "[published]" in forced.stdout
