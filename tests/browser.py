@@ -31,7 +31,15 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "Browser", "free_port", "open_browser", "serve"]
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "Browser",
+    "free_port",
+    "open_browser",
+    "serve",
+    "serve_process",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -56,13 +64,24 @@ def free_port() -> int:
 @contextmanager
 def serve(database_url: str, timeout: float = 30.0) -> Iterator[str]:
     """Run ``uvicorn api.app:create_app`` in a subprocess against ``database_url``; the base URL."""
+    with serve_process(database_url, timeout) as (base, _):
+        yield base
+
+
+@contextmanager
+def serve_process(
+    database_url: str, timeout: float = 30.0
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like :func:`serve`, and the server's process too (for tests that kill it)."""
     port = free_port()
     env = dict(os.environ, GRIDGOV_DATABASE_URL=database_url, PYTHONPATH=str(ROOT))
     with tempfile.TemporaryFile() as log:
         yield from _serve(env, port, log, timeout)
 
 
-def _serve(env: dict[str, str], port: int, log: IO[bytes], timeout: float) -> Iterator[str]:
+def _serve(
+    env: dict[str, str], port: int, log: IO[bytes], timeout: float
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -100,7 +119,7 @@ def _serve(env: dict[str, str], port: int, log: IO[bytes], timeout: float) -> It
             if time.monotonic() > deadline:
                 raise RuntimeError(f"uvicorn /health not ok within {timeout} s; last: {last}")
             time.sleep(0.1)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:
