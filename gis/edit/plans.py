@@ -28,8 +28,8 @@ __all__ = [
 ]
 
 _CREATE = text("""
-INSERT INTO plan (name, author, status, community_codes, note)
-VALUES (:name, :author, 'draft', :codes, :note)
+INSERT INTO plan (name, author, status, community_codes, note, created_at)
+VALUES (:name, :author, 'draft', :codes, :note, clock_timestamp())
 RETURNING id
 """)
 

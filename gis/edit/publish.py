@@ -71,13 +71,13 @@ SELECT t.what, t.id, t.households,
 FROM things t
 """)
 
+# live grids of the plan's communities that changed after the plan was made
 _CONFLICTS = text("""
-SELECT coalesce(g.code, p.code) AS code, g.version AS live_version, p.base_version
-FROM (SELECT code, version FROM grid WHERE community_code = ANY(:codes) AND valid_to IS NULL) g
-FULL JOIN (SELECT code, base_version FROM plan_grid WHERE plan_id = :plan
-           AND base_version IS NOT NULL) p USING (code)
-WHERE g.version IS DISTINCT FROM p.base_version
-ORDER BY 1
+SELECT g.code, g.version, g.valid_to IS NOT NULL AS retired
+FROM grid g JOIN plan p ON p.id = :plan
+WHERE g.community_code = ANY(:codes)
+  AND (g.valid_from > p.created_at OR g.valid_to > p.created_at)
+ORDER BY g.code, g.version
 """)
 
 
@@ -191,14 +191,6 @@ def validate_plan(
     return found
 
 
-def _change(base: int | None, live: int | None) -> str:
-    if base is None:
-        return "new since the plan was made"
-    if live is None:
-        return "retired since"
-    return f"v{base} → v{live}"
-
-
 def publish_plan(
     conn: Connection,
     plan_id: int,
@@ -213,7 +205,7 @@ def publish_plan(
     changed = conn.execute(_CONFLICTS, params).all()
     if changed:
         what = ", ".join(
-            f"{r.code} ({_change(r.base_version, r.live_version)})" for r in changed[:10]
+            f"{r.code} v{r.version} ({'retired' if r.retired else 'new'})" for r in changed[:10]
         )
         raise Conflict(
             f"plan {plan_id}: the live grids changed since the plan was made: {what}; "
