@@ -166,3 +166,27 @@ def test_plan_commands(scratch: Engine, client: httpx.Client) -> None:
     forced = run("publish", plan_id, "--force", "small grids agreed with the street office")
     assert forced.returncode == 0, forced.stderr
     assert "[published]" in forced.stdout
+
+
+def test_structure_edits_over_http(client: httpx.Client) -> None:
+    plan = client.post("/plans", json={"communities": [CASE.community]}).json()
+    start = plan["grids"]
+    outside = dict(mapping(lonlat(CASE.at(box(-500, 0, -400, 100)))))
+    carve = client.post(
+        f"/plans/{plan['id']}/carve", json={"community": CASE.community, "geometry": outside}
+    )
+    assert carve.status_code == 422
+    assert "outside community" in carve.json()["detail"]
+    inside = dict(mapping(lonlat(CASE.at(box(10, 10, 30, 30)))))
+    carved = client.post(
+        f"/plans/{plan['id']}/carve",
+        json={"community": CASE.community, "geometry": inside, "kind": "unit"},
+    )
+    assert carved.status_code == 200, carved.text
+    draft = client.get(f"/plans/{plan['id']}/grids").json()
+    assert len(draft["features"]) == start + 1
+    retired = client.post(f"/plans/{plan['id']}/retire", json={"grid": EAST})
+    assert retired.status_code == 200, retired.text
+    codes = {f["id"] for f in client.get(f"/plans/{plan['id']}/grids").json()["features"]}
+    assert EAST not in codes
+    assert len(codes) == start

@@ -22,6 +22,7 @@ from api.deps import EngineDep
 from gis.edit.edits import merge_grids, reshape_grid, split_grid
 from gis.edit.plans import PlanInfo, create_plan, discard_plan, get_plan, list_plans
 from gis.edit.publish import PlanDiff, diff_plan, publish_plan, validate_plan
+from gis.edit.structure import carve_grid, move_building, renumber_grids, retire_grid
 from gis.errors import InvalidGeometry, InvalidParameter
 from layers import invalidate_tiles
 
@@ -231,3 +232,87 @@ def discard(
     with engine.begin() as conn:
         plan = discard_plan(conn, plan_id, ACTOR, expected)
     return _out(plan, response)
+
+
+class Carve(BaseModel):
+    community: str
+    geometry: dict[str, Any] = Field(description="GeoJSON Polygon (lon/lat) of the new grid")
+    kind: str = Field(default="unit", description="unit or organization")
+    name: str = ""
+
+
+class Retire(BaseModel):
+    grid: str
+    give_to: str | None = None
+
+
+class Renumber(BaseModel):
+    community: str
+
+
+class MoveBuilding(BaseModel):
+    building: int
+    to_grid: str
+
+
+@router.post("/{plan_id}/carve", response_model=PlanOut)
+def carve(
+    plan_id: int, body: Carve, engine: EngineDep, response: Response, if_match: IfMatch = None
+) -> PlanOut:
+    """Cut a unit or organization grid out of geographic grids."""
+    geometry = _geometry(body.geometry, f"carve in {body.community}")
+    expected = _version(if_match, plan_id)
+    return _edit(
+        engine,
+        plan_id,
+        response,
+        lambda conn: carve_grid(
+            conn, plan_id, body.community, geometry, body.kind, body.name, ACTOR, expected
+        ),
+    )
+
+
+@router.post("/{plan_id}/retire", response_model=PlanOut)
+def retire(
+    plan_id: int, body: Retire, engine: EngineDep, response: Response, if_match: IfMatch = None
+) -> PlanOut:
+    """Retire a grid; its land goes to a neighbour; its code is never reused."""
+    expected = _version(if_match, plan_id)
+    return _edit(
+        engine,
+        plan_id,
+        response,
+        lambda conn: retire_grid(conn, plan_id, body.grid, ACTOR, body.give_to, expected),
+    )
+
+
+@router.post("/{plan_id}/renumber", response_model=PlanOut)
+def renumber(
+    plan_id: int, body: Renumber, engine: EngineDep, response: Response, if_match: IfMatch = None
+) -> PlanOut:
+    """New codes in reading order (west→east, north→south)."""
+    expected = _version(if_match, plan_id)
+    return _edit(
+        engine,
+        plan_id,
+        response,
+        lambda conn: renumber_grids(conn, plan_id, body.community, ACTOR, expected),
+    )
+
+
+@router.post("/{plan_id}/move-building", response_model=PlanOut)
+def move(
+    plan_id: int,
+    body: MoveBuilding,
+    engine: EngineDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PlanOut:
+    """Move a building (and the land under it) to a neighbouring grid."""
+    expected = _version(if_match, plan_id)
+    return _edit(
+        engine,
+        plan_id,
+        response,
+        lambda conn: move_building(conn, plan_id, body.building, body.to_grid, ACTOR, expected),
+    )

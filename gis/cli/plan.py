@@ -17,6 +17,7 @@ from gis.db.engine import create_db_engine, database_url
 from gis.edit.edits import merge_grids, reshape_grid, split_grid
 from gis.edit.plans import create_plan, discard_plan, get_plan, list_plans
 from gis.edit.publish import diff_plan, publish_plan, validate_plan
+from gis.edit.structure import carve_grid, move_building, renumber_grids, retire_grid
 from gis.errors import InvalidGeometry
 
 app = typer.Typer(help="Plans: draft redraws of communities, published all at once.")
@@ -188,4 +189,51 @@ def discard(plan: int) -> None:
     """Discard a draft (it stays in the history)."""
     with create_db_engine(database_url()).begin() as conn:
         discard_plan(conn, plan, _actor())
+    _show(plan)
+
+
+@edit_app.command("carve")
+@friendly_errors
+def carve(
+    plan: int,
+    community: str,
+    geometry: str,
+    kind: str = typer.Option("unit", help="unit or organization"),
+    name: str = typer.Option("", help="Name of the new grid."),
+) -> None:
+    """Cut a unit or organization grid (WKT/GeoJSON polygon) out of geographic grids."""
+    with create_db_engine(database_url()).begin() as conn:
+        _, code = carve_grid(conn, plan, community, _geometry(geometry), kind, name, _actor())
+    say(f"new {kind} grid {code}")
+    _show(plan)
+
+
+@edit_app.command("retire")
+@friendly_errors
+def retire(
+    plan: int, grid: str, give_to: str = typer.Option(None, help="Neighbour that gets the land.")
+) -> None:
+    """Retire GRID; its land goes to a neighbour and its code is never used again."""
+    with create_db_engine(database_url()).begin() as conn:
+        retire_grid(conn, plan, grid, _actor(), give_to)
+    _show(plan)
+
+
+@edit_app.command("renumber")
+@friendly_errors
+def renumber(plan: int, community: str) -> None:
+    """Give COMMUNITY's grids new codes in reading order (west→east, north→south)."""
+    with create_db_engine(database_url()).begin() as conn:
+        _, mapping = renumber_grids(conn, plan, community, _actor())
+    for old, new in sorted(mapping.items(), key=lambda kv: kv[1]):
+        say(f"{old} → {new}")
+    _show(plan)
+
+
+@edit_app.command("move-building")
+@friendly_errors
+def move(plan: int, building: int, to_grid: str) -> None:
+    """Move BUILDING (and the land under it) to the neighbouring grid TO_GRID."""
+    with create_db_engine(database_url()).begin() as conn:
+        move_building(conn, plan, building, to_grid, _actor())
     _show(plan)
