@@ -38,7 +38,7 @@ def test_carve_a_unit_grid_out_of_a_geographic_one(
     _assert_partition(db, plan.id, community)
     units = [c for c, k in kinds.items() if k == "unit" and c != code]
     if units:
-        over_unit = _draft(db, plan.id)[units[0]].buffer(0.0001)
+        over_unit = _draft(db, plan.id)[units[0]].buffer(-0.00005)
         with pytest.raises(InvalidGeometry, match="carve only out of geographic"):
             carve_grid(db, plan.id, community, over_unit, "unit", "x", "p")
     with pytest.raises(InvalidInput, match="carve a unit or organization"):
@@ -120,3 +120,14 @@ def test_move_a_building_to_the_neighbouring_grid(db: Connection, manifest: dict
     ).scalar_one()
     with pytest.raises(InvalidInput, match="stays inside one community"):
         move_building(db, plan.id, other, to, "p")
+
+
+def test_diff_shows_renumbered_grids(db: Connection, manifest: dict[str, Any]) -> None:
+    community, _ = _clean_overloaded(manifest)
+    plan = create_plan(db, [community], author="p")
+    _, mapping = renumber_grids(db, plan.id, community, "p")
+    diff = diff_plan(db, plan.id)
+    renumbered = {g.code: g.renumbered_from for g in diff.grids if g.status == "renumbered"}
+    assert renumbered == {new: old for old, new in mapping.items()}
+    assert diff.households_after == diff.households_before
+    assert not [g for g in diff.grids if g.status in ("added", "retired")]

@@ -22,6 +22,7 @@ from gis.audit.run import run_audit
 from gis.edit.edits import merge_grids, reshape_grid, split_grid
 from gis.edit.plans import create_plan, discard_plan, get_plan
 from gis.edit.publish import diff_plan, publish_plan, validate_plan
+from gis.edit.structure import move_building
 from gis.errors import Conflict, InvalidGeometry, InvalidInput
 
 GEOD = Geod(ellps="WGS84")
@@ -266,11 +267,18 @@ def test_bad_edits_change_nothing(db: Connection, manifest: dict[str, Any]) -> N
 
 
 @settings(
-    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    derandomize=True,
 )
 @given(
     st.lists(
-        st.tuples(st.sampled_from(["split", "merge"]), st.floats(0.3, 0.7), st.booleans()),
+        st.tuples(
+            st.sampled_from(["split", "merge", "reshape", "move"]),
+            st.floats(0.3, 0.7),
+            st.booleans(),
+        ),
         min_size=1,
         max_size=4,
     )
@@ -286,21 +294,39 @@ def test_random_edits_keep_the_partition(
         for action, at, vertical in steps:
             draft = _draft(db, plan.id)
             code = max(draft, key=lambda c: draft[c].area)
-            if action == "split":
-                try:
+            neighbours = [
+                c for c, g in draft.items() if c != code and g.intersection(draft[code]).length > 0
+            ]
+            step = db.begin_nested()  # a refused edit changes nothing
+            try:
+                if action == "split":
                     split_grid(
                         db, plan.id, code, _cut_through(draft[code], vertical, at), "property"
                     )
-                except InvalidGeometry:
-                    continue
-            else:
-                neighbours = [
-                    c
-                    for c, g in draft.items()
-                    if c != code and g.intersection(draft[code]).length > 0
-                ]
-                if neighbours:
+                elif action == "merge" and neighbours:
                     merge_grids(db, plan.id, [code, neighbours[0]], "property")
+                elif action == "reshape":
+                    grown = (
+                        draft[code]
+                        .buffer((at - 0.5) * 4e-4)
+                        .intersection(_community(db, community))
+                    )
+                    reshape_grid(db, plan.id, code, grown, "property")
+                elif action == "move" and neighbours:
+                    row = db.execute(
+                        text(
+                            "SELECT b.id FROM building b JOIN plan_grid p ON p.plan_id = :p "
+                            "AND p.code = :g AND ST_Contains(p.geom, b.geom) "
+                            "ORDER BY ST_Distance(b.geom, (SELECT geom FROM plan_grid "
+                            "WHERE plan_id = :p AND code = :n)) LIMIT 1"
+                        ),
+                        {"p": plan.id, "g": code, "n": neighbours[0]},
+                    ).scalar_one_or_none()
+                    if row is not None:
+                        move_building(db, plan.id, row, neighbours[0], "property")
+                step.commit()
+            except (InvalidGeometry, InvalidInput):
+                step.rollback()
         _assert_partition(db, plan.id, community)
         diff = diff_plan(db, plan.id)
         assert diff.households_after == households

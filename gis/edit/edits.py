@@ -154,11 +154,13 @@ def reshape_grid(
                 + "; it would be left in no grid — name a neighbour to give it to"
             )
         others[target] = shapely.union_all([others[target], lost])
+    swallowed = [o for o, g in others.items() if g.is_empty or area_m2(g) < MIN_PART_M2]
+    if swallowed:
+        raise InvalidGeometry(f"reshape of grid {code} would swallow grid {swallowed[0]}")
+    # every check is done: only now is anything written
     write_grid(conn, draft, code, new)
     for other, geom in others.items():
         if not geom.equals(draft.grids[other]):
-            if geom.is_empty:
-                raise InvalidGeometry(f"reshape of grid {code} would swallow grid {other}")
             write_grid(conn, draft, other, geom)
     recount(conn, draft, {})
     log_change(

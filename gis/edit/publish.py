@@ -49,6 +49,15 @@ FROM live l FULL JOIN draft d USING (code)
 ORDER BY 1
 """)
 
+# a new code drawn exactly like a code that goes: the grid was renumbered
+_RENUMBERED = text("""
+SELECT d.code AS new, l.code AS old
+FROM plan_grid d JOIN grid l ON l.geom && d.geom AND ST_Equals(l.geom, d.geom)
+WHERE d.plan_id = :plan AND l.community_code = ANY(:codes) AND l.valid_to IS NULL
+  AND d.code <> l.code
+  AND NOT EXISTS (SELECT 1 FROM plan_grid x WHERE x.plan_id = :plan AND x.code = l.code)
+""")
+
 # buildings and organizations whose grid changes (by where they stand), posts whose grid goes
 _MOVES = text("""
 WITH live AS (SELECT code, geom FROM grid WHERE community_code = ANY(:codes) AND valid_to IS NULL),
@@ -105,7 +114,8 @@ _PUBLISH = [
 
 class GridChange(BaseModel):
     code: str
-    status: str  # added | retired | changed | unchanged
+    status: str  # added | retired | renumbered | changed | unchanged
+    renumbered_from: str | None = None
     area_before_m2: float
     area_after_m2: float
     area_changed_m2: float
@@ -163,6 +173,18 @@ def diff_plan(conn: Connection, plan_id: int) -> PlanDiff:
                 population_after=r.population_after,
             )
         )
+    renamed = (
+        {str(new): str(old) for new, old in conn.execute(_RENUMBERED, params)}
+        if any(g.status == "added" for g in grids)
+        else {}
+    )
+    by_code = {g.code: g for g in grids}
+    for new, old in renamed.items():
+        g, was = by_code[new], by_code[old]
+        g.status, g.renumbered_from = "renumbered", old
+        g.area_before_m2, g.households_before = was.area_before_m2, was.households_before
+        g.population_before = was.population_before
+    grids = [g for g in grids if g.code not in renamed.values()]
     moves = [
         Move(what=r.what, id=r.id, before=r.before, after=r.after, households=r.households)
         for r in conn.execute(_MOVES, params)
