@@ -35,11 +35,13 @@ $(ASSETS): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Debian packages the browser tests and the maps need (Chromium, CJK fonts).
+# Debian packages the browser tests and the maps need (Chromium, CJK fonts, poppler for
+# the briefing tests' pdftoppm/pdftotext).
 # PostgreSQL/PostGIS are installed by `gridgov db up` itself when missing.
 system:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	[ -d /usr/share/fonts/opentype/noto ] || missing="$$missing fonts-noto-cjk"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 import gis
 from api.errors import install_error_handlers
-from api.routers import assets, audit, health, io, layers, ogc, pages, plans, tiles
+from api.routers import assets, audit, brief, health, io, layers, ogc, pages, plans, tiles
 from gis.db.engine import create_db_engine
 
 __all__ = ["create_app"]
@@ -43,6 +43,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(layers.router)
     app.include_router(audit.router)
+    app.include_router(brief.router)
     app.include_router(plans.router)
     app.include_router(io.router)
     app.include_router(ogc.router)

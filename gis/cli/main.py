@@ -7,7 +7,7 @@ import logging
 import typer
 
 from gis import __version__
-from gis.cli import audit, db, demo, plan, serve
+from gis.cli import audit, brief, db, demo, plan, serve
 from gis.cli import io as io_cli
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app.add_typer(audit.profile_app, name="profile")
 app.add_typer(plan.app, name="plan")
 app.command("audit")(audit.audit)
 app.command("serve")(serve.serve)
+app.command("brief")(brief.brief)
 io_cli.register(app)  # gridgov import, gridgov export
 
 
