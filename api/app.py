@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 import gis
+from api.auth import read_access
 from api.errors import install_error_handlers
+from api.limits import BodyLimit
 from api.routers import assets, audit, brief, health, io, layers, ogc, pages, plans, tiles
 from gis.db.engine import create_db_engine
 
@@ -33,12 +35,14 @@ def create_app(database_url: str | None = None) -> FastAPI:
         version=gis.__version__,
         summary="Grid governance maps and data: grids, communities, police posts.",
         lifespan=lifespan,
+        dependencies=[Depends(read_access)],  # GRIDGOV_READS_NEED_TOKEN
         # FastAPI's /docs and /redoc pages load Swagger UI / ReDoc from a CDN: off, since
         # gridgov pages must work offline. The schema stays at /openapi.json.
         docs_url=None,
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)  # GRIDGOV_MAX_BODY_BYTES → 413
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(layers.router)

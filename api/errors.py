@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gis.errors import (
     Conflict,
     DatabaseUnavailable,
+    Forbidden,
     GridgovError,
     InvalidGeometry,
     InvalidInput,
@@ -27,6 +28,7 @@ from gis.errors import (
     OutOfScope,
     SetupError,
     StaleVersion,
+    Unauthorized,
 )
 
 __all__ = ["PROBLEM_JSON", "STATUS", "install_error_handlers", "problem", "status_of"]
@@ -43,6 +45,8 @@ STATUS: dict[type[GridgovError], int] = {
     InvalidInput: 422,
     InvalidParameter: 400,
     OutOfScope: 403,
+    Unauthorized: 401,
+    Forbidden: 403,
     DatabaseUnavailable: 503,
     SetupError: 503,
 }
@@ -78,12 +82,20 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     status = status_of(exc)
     if status >= 500:
         log.error("%s %s: %s", request.method, request.url.path, exc.message)
-    return problem(request, status, exc.title, exc.message)
+    response = problem(request, status, exc.title, exc.message)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="gridgov"'
+    return response
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    title = {
+        400: "Bad request",
+        404: "Not found",
+        405: "Method not allowed",
+        413: "Payload too large",
+    }.get(exc.status_code, "HTTP error")
     detail = exc.detail if isinstance(exc.detail, str) else title
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"nothing at {request.url.path}; see / for the maps and /openapi.json for the API"

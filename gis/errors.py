@@ -8,6 +8,7 @@ from __future__ import annotations
 __all__ = [
     "Conflict",
     "DatabaseUnavailable",
+    "Forbidden",
     "GridgovError",
     "InvalidGeometry",
     "InvalidInput",
@@ -16,6 +17,7 @@ __all__ = [
     "OutOfScope",
     "SetupError",
     "StaleVersion",
+    "Unauthorized",
 ]
 
 
@@ -82,3 +84,15 @@ class DatabaseUnavailable(SetupError):
     """The database does not answer."""
 
     title = "Database unavailable"
+
+
+class Unauthorized(GridgovError):
+    """No valid credentials: a missing, malformed, unknown or revoked API token."""
+
+    title = "Unauthorized"
+
+
+class Forbidden(GridgovError):
+    """Valid credentials whose role may not do this (a viewer writing)."""
+
+    title = "Forbidden"

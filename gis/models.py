@@ -42,6 +42,8 @@ __all__ = [
     "GRID_KINDS",
     "REGION_LEVELS",
     "SRID",
+    "TOKEN_ROLES",
+    "ApiToken",
     "Base",
     "Building",
     "Change",
@@ -345,3 +347,25 @@ class Meta(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSONB)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+TOKEN_ROLES = ("viewer", "planner", "admin")
+
+
+class ApiToken(Base):
+    """An API token: only the sha256 of its secret is stored (the secret is shown once)."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (
+        _in("role", TOKEN_ROLES, "api_token_role_known"),
+        Index("api_token_hash_key", "token_hash", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(12), server_default=text("''"))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

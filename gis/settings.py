@@ -13,7 +13,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-__all__ = ["DatabaseSettings", "ServerSettings", "Settings", "get_settings", "project_root"]
+__all__ = [
+    "AuthSettings",
+    "DatabaseSettings",
+    "ServerSettings",
+    "Settings",
+    "get_settings",
+    "project_root",
+]
 
 
 def project_root() -> Path:
@@ -85,12 +92,30 @@ class ServerSettings(BaseSettings):
         )
 
 
+class AuthSettings(BaseSettings):
+    """Who may call the API, and how much a request may send."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    reads_need_token: bool = Field(
+        default=False,
+        description="When true every GET (but /health) needs an API token; writes always do.",
+    )
+    max_body_bytes: int = Field(
+        default=50 * 2**20,
+        ge=1,
+        description="Largest request body (bytes); larger ones get 413. Uploads to /import "
+        "keep their own limit when it is larger.",
+    )
+
+
 class Settings:
     """All settings, each concern built once."""
 
     def __init__(self) -> None:
         self.database = DatabaseSettings()
         self.server = ServerSettings()
+        self.auth = AuthSettings()
 
 
 @lru_cache(maxsize=1)

@@ -30,6 +30,7 @@ from gis.db.migrate import upgrade
 from gis.errors import InvalidGeometry, InvalidInput
 from gis.io import ImportRejected, import_file
 from gis.io.coords import convert_frame
+from tests.tokens import bearer
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BEATS = DATA / "chicago" / "police_beats"
@@ -377,6 +378,7 @@ def test_cli_and_http(engine: Engine, tmp_path: Path) -> None:
     )
     assert ran.returncode == 0, ran.stderr
     assert len(pyogrio.read_dataframe(out, layer="communities")) == 23
+    auth = bearer(engine)
     with serve(url) as base:
         with STATIONS.open("rb") as f:
             r = httpx.post(
@@ -385,11 +387,14 @@ def test_cli_and_http(engine: Engine, tmp_path: Path) -> None:
                     "file": ("stations.csv", f, "text/csv"),
                     "mapping": ("m.yaml", mapping.read_bytes(), "application/yaml"),
                 },
+                headers=auth,
                 timeout=60,
             )
         assert r.status_code == 200, r.text
         assert r.json()["inserted"] == 23
-        r = httpx.post(f"{base}/import/posts", files={"file": ("x.txt", b"hello")}, timeout=60)
+        r = httpx.post(
+            f"{base}/import/posts", files={"file": ("x.txt", b"hello")}, headers=auth, timeout=60
+        )
         assert r.status_code == 422
         assert r.headers["content-type"] == "application/problem+json"
         r = httpx.get(f"{base}/export/communities.geojson", params={"region": STREET}, timeout=60)

@@ -18,6 +18,7 @@ from gis.db.engine import create_db_engine
 from gis.db.migrate import upgrade
 from tests import canonical as cases
 from tests.canonical import insert_case, lonlat
+from tests.tokens import bearer
 
 SCRATCH = "gridgov_plans_api_test"
 CASE = cases.SHARED_EDGE  # two grids sharing the edge x = 50 m of a 100 m square
@@ -40,7 +41,7 @@ def scratch() -> Iterator[Engine]:
 def client(scratch: Engine) -> Iterator[httpx.Client]:
     with (
         serve(scratch.url.render_as_string(hide_password=False)) as base,
-        httpx.Client(base_url=base, timeout=60) as c,
+        httpx.Client(base_url=base, timeout=60, headers=bearer(scratch)) as c,
     ):
         yield c
 
@@ -69,7 +70,7 @@ def test_twenty_planners_edit_one_grid_at_once(client: httpx.Client, scratch: En
     widths = [30.0 + i for i in range(20)]
 
     def edit(width: float) -> tuple[float, int]:
-        with httpx.Client(base_url=str(client.base_url), timeout=60) as own:
+        with httpx.Client(base_url=str(client.base_url), timeout=60, headers=client.headers) as own:
             r = own.post(
                 f"/plans/{plan['id']}/reshape",
                 headers={"If-Match": etag},

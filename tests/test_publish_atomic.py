@@ -21,6 +21,7 @@ from gis.audit.profile import default_profile
 from gis.audit.run import run_audit
 from gis.db.engine import create_db_engine
 from gis.db.migrate import upgrade
+from tests.tokens import bearer
 
 SCRATCH = "gridgov_publish_kill_test"
 COMMUNITY = "659002001001"
@@ -85,7 +86,10 @@ def _versions(engine: Engine) -> dict[int, int]:
 def test_killed_mid_publish_leaves_all_old_or_all_new(scratch: Engine) -> None:
     assert _versions(scratch) == {1: SIDE * SIDE}
     with serve_process(scratch.url.render_as_string(hide_password=False)) as (base, proc):
-        plan = httpx.post(f"{base}/plans", json={"communities": [COMMUNITY]}, timeout=60).json()
+        auth = bearer(scratch)
+        plan = httpx.post(
+            f"{base}/plans", json={"communities": [COMMUNITY]}, headers=auth, timeout=60
+        ).json()
         assert plan["grids"] == SIDE * SIDE
 
         def publish() -> None:
@@ -93,6 +97,7 @@ def test_killed_mid_publish_leaves_all_old_or_all_new(scratch: Engine) -> None:
                 httpx.post(
                     f"{base}/plans/{plan['id']}/publish",
                     json={"force_reason": "kill test"},
+                    headers=auth,
                     timeout=120,
                 )
 

@@ -11,11 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 
+from api.auth import WriterDep, check_scope
 from api.deps import EngineDep
 from api.errors import problem
 from gis.errors import InvalidInput
 from gis.io.export import FORMATS, export_layer
 from gis.io.importer import ImportRejected, import_file
+from gis.io.scope import region_codes
 from layers import invalidate_tiles
 
 __all__ = ["MAX_UPLOAD_BYTES", "router"]
@@ -57,6 +59,7 @@ def import_upload(
     file: UploadFile,
     request: Request,
     engine: EngineDep,
+    caller: WriterDep,
     crs: Annotated[str | None, Query(description="EPSG:XXXX, gcj02 or bd09")] = None,
     repair: bool = False,
     dry_run: Annotated[bool, Query(alias="dry-run")] = False,
@@ -79,6 +82,9 @@ def import_upload(
             rules = Path(tmp) / "mapping.yaml"
             with rules.open("wb") as out:
                 shutil.copyfileobj(mapping.file, out)
+        if caller.role != "admin" and caller.scope:
+            codes = region_codes(path, target, rules, crs, encoding, layer)
+            check_scope(caller, codes, f"import of {path.name}")
         try:
             report = import_file(
                 engine,
@@ -88,7 +94,7 @@ def import_upload(
                 crs=crs,
                 repair=repair,
                 dry_run=dry_run,
-                actor="api",
+                actor=caller.name,
                 encoding=encoding,
                 layer=layer,
             )

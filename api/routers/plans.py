@@ -18,6 +18,7 @@ from sqlalchemy import Connection, text
 import shapely
 from shapely.geometry import shape
 
+from api.auth import WriterDep, check_plan_scope, check_scope
 from api.deps import EngineDep
 from gis.edit.edits import merge_grids, reshape_grid, split_grid
 from gis.edit.plans import PlanInfo, create_plan, discard_plan, get_plan, list_plans
@@ -49,7 +50,7 @@ class PlanOut(BaseModel):
 class NewPlan(BaseModel):
     communities: list[str] = Field(min_length=1, examples=[["652301001001"]])
     name: str = ""
-    author: str = ACTOR
+    author: str = Field(default=ACTOR, description="Ignored: the author is the token's name")
     note: str | None = None
     as_of: datetime | None = Field(default=None, description="Start from the grids of a date")
 
@@ -96,10 +97,12 @@ def _geometry(data: dict[str, Any], what: str) -> shapely.Geometry:
 
 
 @router.post("", status_code=201, response_model=PlanOut)
-def create(body: NewPlan, engine: EngineDep, response: Response) -> PlanOut:
-    """A draft of the given communities, copied from their live grids (or ``as_of``)."""
+def create(body: NewPlan, engine: EngineDep, response: Response, caller: WriterDep) -> PlanOut:
+    """A draft of the given communities, copied from their live grids (or ``as_of``).
+    The author is the token's name."""
+    check_scope(caller, body.communities, "new plan")
     with engine.begin() as conn:
-        plan = create_plan(conn, body.communities, body.author, body.name, body.note, body.as_of)
+        plan = create_plan(conn, body.communities, caller.name, body.name, body.note, body.as_of)
     return _out(plan, response)
 
 
@@ -143,52 +146,71 @@ def _edit(engine: EngineDep, plan_id: int, response: Response, action: Any) -> P
 
 @router.post("/{plan_id}/split", response_model=PlanOut)
 def split(
-    plan_id: int, body: Split, engine: EngineDep, response: Response, if_match: IfMatch = None
+    plan_id: int,
+    body: Split,
+    engine: EngineDep,
+    response: Response,
+    caller: WriterDep,
+    if_match: IfMatch = None,
 ) -> PlanOut:
     """Split a grid along a line; the largest part keeps the code."""
     line = _geometry(body.line, f"split of grid {body.grid}")
     expected = _version(if_match, plan_id)
+    check_plan_scope(engine, caller, plan_id)
 
     def act(conn: Connection) -> None:
-        split_grid(conn, plan_id, body.grid, line, ACTOR, expected)
+        split_grid(conn, plan_id, body.grid, line, caller.name, expected)
 
     return _edit(engine, plan_id, response, act)
 
 
 @router.post("/{plan_id}/merge", response_model=PlanOut)
 def merge(
-    plan_id: int, body: Merge, engine: EngineDep, response: Response, if_match: IfMatch = None
+    plan_id: int,
+    body: Merge,
+    engine: EngineDep,
+    response: Response,
+    caller: WriterDep,
+    if_match: IfMatch = None,
 ) -> PlanOut:
     """Merge adjacent grids of one community into the lowest code."""
     expected = _version(if_match, plan_id)
+    check_plan_scope(engine, caller, plan_id)
     return _edit(
         engine,
         plan_id,
         response,
-        lambda conn: merge_grids(conn, plan_id, body.grids, ACTOR, expected),
+        lambda conn: merge_grids(conn, plan_id, body.grids, caller.name, expected),
     )
 
 
 @router.post("/{plan_id}/reshape", response_model=PlanOut)
 def reshape(
-    plan_id: int, body: Reshape, engine: EngineDep, response: Response, if_match: IfMatch = None
+    plan_id: int,
+    body: Reshape,
+    engine: EngineDep,
+    response: Response,
+    caller: WriterDep,
+    if_match: IfMatch = None,
 ) -> PlanOut:
     """Redraw a grid; neighbours give and take the difference."""
     geometry = _geometry(body.geometry, f"reshape of grid {body.grid}")
     expected = _version(if_match, plan_id)
+    check_plan_scope(engine, caller, plan_id)
     return _edit(
         engine,
         plan_id,
         response,
         lambda conn: reshape_grid(
-            conn, plan_id, body.grid, geometry, ACTOR, body.give_to, body.clip, expected
+            conn, plan_id, body.grid, geometry, caller.name, body.give_to, body.clip, expected
         ),
     )
 
 
 @router.post("/{plan_id}/validate")
-def validate(plan_id: int, engine: EngineDep) -> dict[str, Any]:
+def validate(plan_id: int, engine: EngineDep, caller: WriterDep) -> dict[str, Any]:
     """The audit of the draft: the drawing rules of the default profile."""
+    check_plan_scope(engine, caller, plan_id)
     with engine.connect() as conn, conn.begin():
         found = validate_plan(conn, plan_id)
         conn.rollback()
@@ -212,25 +234,32 @@ def publish(
     plan_id: int,
     engine: EngineDep,
     response: Response,
+    caller: WriterDep,
     body: Publish | None = None,
     if_match: IfMatch = None,
 ) -> PlanOut:
     """Replace the live grids at once; 409 if they changed since the plan was made."""
     expected = _version(if_match, plan_id)
+    check_plan_scope(engine, caller, plan_id)
     reason = body.force_reason if body else None
     with engine.begin() as conn:
-        plan = publish_plan(conn, plan_id, ACTOR, expected, reason)
+        plan = publish_plan(conn, plan_id, caller.name, expected, reason)
     invalidate_tiles()
     return _out(plan, response)
 
 
 @router.delete("/{plan_id}", response_model=PlanOut)
 def discard(
-    plan_id: int, engine: EngineDep, response: Response, if_match: IfMatch = None
+    plan_id: int,
+    engine: EngineDep,
+    response: Response,
+    caller: WriterDep,
+    if_match: IfMatch = None,
 ) -> PlanOut:
     expected = _version(if_match, plan_id)
+    check_plan_scope(engine, caller, plan_id)
     with engine.begin() as conn:
-        plan = discard_plan(conn, plan_id, ACTOR, expected)
+        plan = discard_plan(conn, plan_id, caller.name, expected)
     return _out(plan, response)
 
 
@@ -257,46 +286,64 @@ class MoveBuilding(BaseModel):
 
 @router.post("/{plan_id}/carve", response_model=PlanOut)
 def carve(
-    plan_id: int, body: Carve, engine: EngineDep, response: Response, if_match: IfMatch = None
+    plan_id: int,
+    body: Carve,
+    engine: EngineDep,
+    response: Response,
+    caller: WriterDep,
+    if_match: IfMatch = None,
 ) -> PlanOut:
     """Cut a unit or organization grid out of geographic grids."""
     geometry = _geometry(body.geometry, f"carve in {body.community}")
     expected = _version(if_match, plan_id)
+    check_plan_scope(engine, caller, plan_id)
     return _edit(
         engine,
         plan_id,
         response,
         lambda conn: carve_grid(
-            conn, plan_id, body.community, geometry, body.kind, body.name, ACTOR, expected
+            conn, plan_id, body.community, geometry, body.kind, body.name, caller.name, expected
         ),
     )
 
 
 @router.post("/{plan_id}/retire", response_model=PlanOut)
 def retire(
-    plan_id: int, body: Retire, engine: EngineDep, response: Response, if_match: IfMatch = None
+    plan_id: int,
+    body: Retire,
+    engine: EngineDep,
+    response: Response,
+    caller: WriterDep,
+    if_match: IfMatch = None,
 ) -> PlanOut:
     """Retire a grid; its land goes to a neighbour; its code is never reused."""
     expected = _version(if_match, plan_id)
+    check_plan_scope(engine, caller, plan_id)
     return _edit(
         engine,
         plan_id,
         response,
-        lambda conn: retire_grid(conn, plan_id, body.grid, ACTOR, body.give_to, expected),
+        lambda conn: retire_grid(conn, plan_id, body.grid, caller.name, body.give_to, expected),
     )
 
 
 @router.post("/{plan_id}/renumber", response_model=PlanOut)
 def renumber(
-    plan_id: int, body: Renumber, engine: EngineDep, response: Response, if_match: IfMatch = None
+    plan_id: int,
+    body: Renumber,
+    engine: EngineDep,
+    response: Response,
+    caller: WriterDep,
+    if_match: IfMatch = None,
 ) -> PlanOut:
     """New codes in reading order (west→east, north→south)."""
     expected = _version(if_match, plan_id)
+    check_plan_scope(engine, caller, plan_id)
     return _edit(
         engine,
         plan_id,
         response,
-        lambda conn: renumber_grids(conn, plan_id, body.community, ACTOR, expected),
+        lambda conn: renumber_grids(conn, plan_id, body.community, caller.name, expected),
     )
 
 
@@ -306,13 +353,17 @@ def move(
     body: MoveBuilding,
     engine: EngineDep,
     response: Response,
+    caller: WriterDep,
     if_match: IfMatch = None,
 ) -> PlanOut:
     """Move a building (and the land under it) to a neighbouring grid."""
     expected = _version(if_match, plan_id)
+    check_plan_scope(engine, caller, plan_id)
     return _edit(
         engine,
         plan_id,
         response,
-        lambda conn: move_building(conn, plan_id, body.building, body.to_grid, ACTOR, expected),
+        lambda conn: move_building(
+            conn, plan_id, body.building, body.to_grid, caller.name, expected
+        ),
     )

@@ -7,7 +7,7 @@ import logging
 import typer
 
 from gis import __version__
-from gis.cli import audit, brief, db, demo, plan, serve
+from gis.cli import audit, brief, db, demo, plan, serve, token
 from gis.cli import io as io_cli
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(audit.profile_app, name="profile")
 app.add_typer(plan.app, name="plan")
+app.add_typer(token.app, name="token")
 app.command("audit")(audit.audit)
 app.command("serve")(serve.serve)
 app.command("brief")(brief.brief)
