@@ -48,7 +48,10 @@ class PlanOut(BaseModel):
 
 
 class NewPlan(BaseModel):
-    communities: list[str] = Field(min_length=1, examples=[["652301001001"]])
+    # 12-digit codes: anything else (a NUL, a lone surrogate) made PostgreSQL fail with 500
+    communities: list[Annotated[str, Field(pattern=r"^[0-9]{12}$")]] = Field(
+        min_length=1, examples=[["652301001001"]]
+    )
     name: str = ""
     author: str = Field(default=ACTOR, description="Ignored: the author is the token's name")
     note: str | None = None
