@@ -53,6 +53,7 @@ __all__ = [
     "Organization",
     "PartyBranch",
     "Plan",
+    "PlanAssignment",
     "PlanGrid",
     "PolicePost",
     "Region",
@@ -350,6 +351,22 @@ class Meta(Base):
 
 
 TOKEN_ROLES = ("viewer", "planner", "admin")
+
+
+class PlanAssignment(Base):
+    """An organization or police post moved to another grid in a plan's draft."""
+
+    __tablename__ = "plan_assignment"
+    __table_args__ = (
+        _in("entity", ("organization", "police_post"), "plan_assignment_entity_known"),
+    )
+
+    plan_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("plan.id", ondelete="CASCADE"), primary_key=True
+    )
+    entity: Mapped[str] = mapped_column(String(16), primary_key=True)
+    entity_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(15))
 
 
 class ApiToken(Base):

@@ -131,3 +131,42 @@ def test_diff_shows_renumbered_grids(db: Connection, manifest: dict[str, Any]) -
     assert renumbered == {new: old for old, new in mapping.items()}
     assert diff.households_after == diff.households_before
     assert not [g for g in diff.grids if g.status in ("added", "retired")]
+
+
+def test_move_an_organization_and_a_post(db: Connection, manifest: dict[str, Any]) -> None:
+    from gis.edit.assign import move_assignment
+
+    community, grid = _clean_overloaded(manifest)
+    plan = create_plan(db, [community], author="p")
+    draft = _draft(db, plan.id)
+    other = next(c for c in draft if c != grid)
+    org = db.execute(
+        text("SELECT id FROM organization WHERE grid_code = :g LIMIT 1"), {"g": grid}
+    ).scalar_one()
+    post = db.execute(
+        text("SELECT code FROM police_post WHERE grid_code = :g LIMIT 1"), {"g": grid}
+    ).scalar_one()
+    move_assignment(db, plan.id, "organization", str(org), other, "p")
+    move_assignment(db, plan.id, "police_post", post, other, "p")
+    moves = {(m.what, m.id): (m.before, m.after) for m in diff_plan(db, plan.id).moves}
+    assert moves[("organization", str(org))] == (grid, other)
+    assert moves[("police_post", post)] == (grid, other)
+    far = db.execute(
+        text("SELECT id FROM organization WHERE grid_code NOT LIKE :c LIMIT 1"),
+        {"c": community + "%"},
+    ).scalar_one()
+    with pytest.raises(InvalidInput, match="stays inside one community"):
+        move_assignment(db, plan.id, "organization", str(far), other, "p")
+    publish_plan(db, plan.id, "p", force_reason="test")
+    assert (
+        db.execute(
+            text("SELECT grid_code FROM organization WHERE id = :i"), {"i": org}
+        ).scalar_one()
+        == other
+    )
+    assert (
+        db.execute(
+            text("SELECT grid_code FROM police_post WHERE code = :c"), {"c": post}
+        ).scalar_one()
+        == other
+    )

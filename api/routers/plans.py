@@ -20,6 +20,7 @@ from shapely.geometry import shape
 
 from api.auth import WriterDep, check_plan_scope, check_scope
 from api.deps import EngineDep
+from gis.edit.assign import move_assignment
 from gis.edit.edits import merge_grids, reshape_grid, split_grid
 from gis.edit.plans import PlanInfo, create_plan, discard_plan, get_plan, list_plans
 from gis.edit.publish import PlanDiff, diff_plan, publish_plan, validate_plan
@@ -368,5 +369,33 @@ def move(
         response,
         lambda conn: move_building(
             conn, plan_id, body.building, body.to_grid, caller.name, expected
+        ),
+    )
+
+
+class MoveAssignment(BaseModel):
+    entity: str = Field(description="organization or police_post")
+    key: str = Field(description="the organization's id or the post's code")
+    to_grid: str
+
+
+@router.post("/{plan_id}/move", response_model=PlanOut)
+def move_assigned(
+    plan_id: int,
+    body: MoveAssignment,
+    engine: EngineDep,
+    response: Response,
+    caller: WriterDep,
+    if_match: IfMatch = None,
+) -> PlanOut:
+    """Move an organization or a police post to another grid of its community."""
+    expected = _version(if_match, plan_id)
+    check_plan_scope(engine, caller, plan_id)
+    return _edit(
+        engine,
+        plan_id,
+        response,
+        lambda conn: move_assignment(
+            conn, plan_id, body.entity, body.key, body.to_grid, caller.name, expected
         ),
     )

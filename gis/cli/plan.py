@@ -14,6 +14,7 @@ from shapely.geometry import shape
 
 from gis.cli.common import console, friendly_errors, say
 from gis.db.engine import create_db_engine, database_url
+from gis.edit.assign import move_assignment
 from gis.edit.edits import merge_grids, reshape_grid, split_grid
 from gis.edit.plans import create_plan, discard_plan, get_plan, list_plans
 from gis.edit.publish import diff_plan, publish_plan, validate_plan
@@ -236,4 +237,13 @@ def move(plan: int, building: int, to_grid: str) -> None:
     """Move BUILDING (and the land under it) to the neighbouring grid TO_GRID."""
     with create_db_engine(database_url()).begin() as conn:
         move_building(conn, plan, building, to_grid, _actor())
+    _show(plan)
+
+
+@edit_app.command("move")
+@friendly_errors
+def move_assigned(plan: int, entity: str, key: str, to_grid: str) -> None:
+    """Move an organization (by id) or a police_post (by code) to TO_GRID."""
+    with create_db_engine(database_url()).begin() as conn:
+        move_assignment(conn, plan, entity, key, to_grid, _actor())
     _show(plan)

@@ -49,6 +49,16 @@ FROM live l FULL JOIN draft d USING (code)
 ORDER BY 1
 """)
 
+# organizations and posts moved by hand in the draft, with the grid they had
+_ASSIGNED = text("""
+SELECT a.entity, a.entity_key, a.grid_code,
+       coalesce((SELECT o.grid_code FROM organization o
+                 WHERE a.entity = 'organization' AND o.id::text = a.entity_key),
+                (SELECT p.grid_code FROM police_post p
+                 WHERE a.entity = 'police_post' AND p.code = a.entity_key)) AS before
+FROM plan_assignment a WHERE a.plan_id = :plan ORDER BY a.entity, a.entity_key
+""")
+
 # a new code drawn exactly like a code that goes: the grid was renumbered
 _RENUMBERED = text("""
 SELECT d.code AS new, l.code AS old
@@ -190,6 +200,10 @@ def diff_plan(conn: Connection, plan_id: int) -> PlanDiff:
         for r in conn.execute(_MOVES, params)
         if r.before != r.after
     ]
+    moves += [
+        Move(what=r.entity, id=r.entity_key, before=r.before, after=r.grid_code)
+        for r in conn.execute(_ASSIGNED, params)
+    ]
     return PlanDiff(
         plan=plan_id,
         grids=grids,
@@ -271,6 +285,20 @@ def publish_plan(
         """),
             params,
         )
+    # organizations and posts the planner moved by hand
+    conn.execute(
+        text("""
+        UPDATE organization o SET grid_code = a.grid_code FROM plan_assignment a
+        WHERE a.plan_id = :plan AND a.entity = 'organization'
+          AND o.id::text = a.entity_key"""),
+        params,
+    )
+    conn.execute(
+        text("""
+        UPDATE police_post p SET grid_code = a.grid_code FROM plan_assignment a
+        WHERE a.plan_id = :plan AND a.entity = 'police_post' AND p.code = a.entity_key"""),
+        params,
+    )
     conn.execute(
         text("UPDATE plan SET status = 'published', published_at = :at WHERE id = :plan"),
         params,
