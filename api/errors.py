@@ -106,7 +106,11 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in exc.errors()]
     detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
-    return problem(request, 422, "Invalid input", detail, errors=errors)
+    # malformed parameters (query, path, headers) are 400; a body that does not fit is 422
+    in_body = any(e["loc"][:1] == ["body"] for e in errors)
+    if in_body:
+        return problem(request, 422, "Invalid input", detail, errors=errors)
+    return problem(request, 400, "Bad request", detail, errors=errors)
 
 
 async def _database(request: Request, exc: Exception) -> JSONResponse:

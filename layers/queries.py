@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from gis.errors import InvalidInput
+from gis.errors import InvalidParameter
 from layers.spec import LayerSpec, Source
 
 __all__ = [
@@ -185,13 +185,13 @@ def parse_bbox(value: str | None) -> BBox:
     except ValueError:
         numbers = []
     if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
-        raise InvalidInput(
+        raise InvalidParameter(
             f"bbox={value!r}: give four numbers minx,miny,maxx,maxy in degrees "
             "(longitude, latitude, EPSG:4326), e.g. bbox=87.1,44.0,87.3,44.1"
         )
     box = BBox(*numbers)
     if not (-180 <= box.minx < box.maxx <= 180 and -90 <= box.miny < box.maxy <= 90):
-        raise InvalidInput(
+        raise InvalidParameter(
             f"bbox={value!r}: minx,miny,maxx,maxy must satisfy -180 <= minx < maxx <= 180 "
             "and -90 <= miny < maxy <= 90 (longitude first, degrees)"
         )

@@ -103,9 +103,9 @@ def test_unknown_layer_is_problem_json(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("bbox", ["1,2,3", "a,b,c,d", "10,0,5,1", "0,-95,1,1"])
-def test_bad_bbox_is_422(client: httpx.Client, bbox: str) -> None:
+def test_bad_bbox_is_400(client: httpx.Client, bbox: str) -> None:
     r = client.get("/layers/grids.geojson", params={"bbox": bbox})
-    assert r.status_code == 422
+    assert r.status_code == 400
     assert r.headers["content-type"] == "application/problem+json"
     assert set(r.json()) >= PROBLEM_KEYS
     assert "minx,miny,maxx,maxy" in r.json()["detail"]

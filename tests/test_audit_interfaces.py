@@ -132,3 +132,10 @@ def test_cli_unknown_region(demo_engine: Engine) -> None:
     assert done.returncode == 1
     assert "652301999999 does not exist" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_malformed_parameter_is_400(client: httpx.Client) -> None:
+    r = client.get("/audit/652300000000", params={"as-of": "not a date"})
+    assert r.status_code == 400
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "as-of" in r.json()["detail"]
