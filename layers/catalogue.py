@@ -13,7 +13,7 @@ from gis.errors import NotFound
 from layers import queries
 from layers.spec import Category, LayerSpec, PopupField, StyleSpec
 
-__all__ = ["CATALOGUE", "GRID_KIND_LABELS", "get_layer", "layers"]
+__all__ = ["CATALOGUE", "FINDINGS", "GRID_KIND_LABELS", "get_layer", "layers", "page_layer"]
 
 GRID_KIND_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
@@ -176,6 +176,65 @@ ORGANIZATIONS = LayerSpec(
     filterable=("category", "grid_code"),
 )
 
+_GRID_STATUS_POPUP = (
+    _CODE,
+    _NAME,
+    PopupField("kind", "类型", "Kind"),
+    PopupField("community", "社区", "Community"),
+    _HOUSEHOLDS,
+    PopupField("workers", "网格员", "Workers"),
+    PopupField("post_names", "警务站", "Police post(s)"),
+)
+
+GRID_STATUS = replace(
+    GRIDS,
+    id="grid_status",
+    title_zh="网格",
+    title_en="Grids",
+    sql=queries.bbox_sql(queries.GRID_STATUS_SOURCE),
+    style=replace(GRIDS.style, fill_opacity=0.35),
+    popup=_GRID_STATUS_POPUP,
+    source=queries.GRID_STATUS_SOURCE,
+    filterable=("code", "kind", "community_code", "post_class"),
+    description="Live grids with their households, workers and police posts.",
+)
+
+GRID_POSTS = replace(
+    GRID_STATUS,
+    id="grid_posts",
+    title_zh="网格警务站数",
+    title_en="Police posts per grid",
+    style=StyleSpec(
+        stroke="#ffffff",
+        weight=1.5,
+        fill="#999999",
+        fill_opacity=0.5,
+        by="post_class",
+        categories=(
+            Category("none", "#d62728", "无警务站", "No post"),
+            Category("one", "#2ca02c", "一个警务站", "One post"),
+            Category("several", "#ff7f0e", "多个警务站", "Two or more posts"),
+        ),
+    ),
+    description="Live grids coloured by their number of police posts (一网格一警务站).",
+)
+
+POST_LINKS = LayerSpec(
+    id="post_links",
+    title_zh="警务站服务网格",
+    title_en="Post → grid served",
+    geometry_type="line",
+    sql=queries.bbox_sql(queries.POST_LINKS_SOURCE),
+    style=StyleSpec(stroke="#0e67a3", weight=2.0, opacity=0.8, dash="4 4"),
+    popup=(
+        _NAME,
+        PopupField("grid_code", "网格编码", "Grid code"),
+        PopupField("grid", "网格", "Grid"),
+    ),
+    source=queries.POST_LINKS_SOURCE,
+    filterable=("grid_code",),
+)
+
 CATALOGUE: Mapping[str, LayerSpec] = MappingProxyType(
     {
         spec.id: spec
@@ -189,10 +248,176 @@ CATALOGUE: Mapping[str, LayerSpec] = MappingProxyType(
             COMMUNITIES,
             STREETS,
             ORGANIZATIONS,
+            GRID_STATUS,
+            GRID_POSTS,
+            POST_LINKS,
             POLICE_POSTS,
         )
     }
 )
+
+_FINDING_POPUP = (
+    PopupField("check", "检查项", "Check"),
+    PopupField("severity", "级别", "Severity"),
+    PopupField("grids", "网格", "Grids"),
+    PopupField("message", "说明", "Message"),
+)
+
+
+def _finding(
+    layer_id: str,
+    zh: str,
+    en: str,
+    url: str,
+    categories: tuple[Category, ...],
+    dash: str,
+    *,
+    filled: bool = True,
+) -> LayerSpec:
+    return LayerSpec(
+        id=layer_id,
+        title_zh=zh,
+        title_en=en,
+        geometry_type="polygon",
+        sql="",
+        style=StyleSpec(
+            stroke=categories[0].colour,
+            weight=2.5,
+            fill=categories[0].colour if filled else None,
+            fill_opacity=0.55,
+            dash=dash,
+            by="check",
+            categories=categories,
+        ),
+        popup=_FINDING_POPUP,
+        url=url,
+    )
+
+
+_RED, _ORANGE, _PURPLE = "#d62728", "#ff7f0e", "#8e44ad"
+
+#: The audit's findings as page layers, fetched from ``/audit/{region}/…``.
+FINDINGS: Mapping[str, LayerSpec] = MappingProxyType(
+    {
+        spec.id: spec
+        for spec in (
+            _finding(
+                "blind_spots",
+                "盲区",
+                "Blind spots",
+                "/audit/{region}/blind-spots",
+                (
+                    Category("blind_spot", _RED, "盲区", "Blind spot", weight=3.0),
+                    Category("sliver_gap", "#f4a3a3", "细缝（警告）", "Sliver gap (warning)"),
+                ),
+                "6 4",
+            ),
+            _finding(
+                "overlaps",
+                "交叉重叠",
+                "Overlaps",
+                "/audit/{region}/overlaps",
+                (
+                    Category("overlap", _ORANGE, "交叉重叠", "Overlap", weight=3.0),
+                    Category("nested_grid", "#e6550d", "嵌套网格", "Nested grid", weight=3.0),
+                    Category(
+                        "sliver_overlap", "#fdd0a2", "细小重叠（警告）", "Sliver overlap (warning)"
+                    ),
+                ),
+                "6 4",
+            ),
+            _finding(
+                "spill",
+                "越出社区",
+                "Spill outside community",
+                "/audit/{region}/spill",
+                (Category("spill", _PURPLE, "越出社区", "Spill", weight=3.0),),
+                "6 4",
+            ),
+            _finding(
+                "police_blind_spots",
+                "警务盲区",
+                "Police blind spots",
+                "/audit/{region}/police-posts?check=police_blind_spot",
+                (Category("police_blind_spot", "#7f0000", "警务盲区", "Police blind spot"),),
+                "3 3",
+            ),
+            _finding(
+                "workload",
+                "户数超出标准",
+                "Households outside the band",
+                "/audit/{region}/workload",
+                (
+                    Category("households_over", "#c0392b", "高于标准", "Above band"),
+                    Category("households_under", "#2c7fb8", "低于标准", "Below band"),
+                    Category("population_over", "#7f0000", "人口过多", "Population over"),
+                ),
+                "",
+            ),
+            _finding(
+                "staffing",
+                "人员配备不足",
+                "Staffing shortfalls",
+                "/audit/{region}/staffing",
+                (
+                    Category("understaffed", "#111111", "网格员不足", "Understaffed", weight=3.0),
+                    Category(
+                        "no_responsible_worker",
+                        "#555555",
+                        "无责任网格员",
+                        "No responsible worker",
+                        weight=3.0,
+                    ),
+                    Category("no_team", "#777777", "无服务队", "No service team"),
+                    Category("team_too_small", "#999999", "服务队不足", "Service team too small"),
+                    Category("branch_missing", "#bbbbbb", "无党支部", "No party branch"),
+                ),
+                "2 4",
+                filled=False,
+            ),
+        )
+    }
+)
+
+#: Communities coloured by compliance score (the overview's drill-down layer).
+COMPLIANCE = LayerSpec(
+    id="compliance",
+    title_zh="社区合规度",
+    title_en="Community compliance",
+    geometry_type="polygon",
+    sql="",
+    style=StyleSpec(
+        stroke="#3d3d3d",
+        weight=1.2,
+        fill="#999999",
+        fill_opacity=0.6,
+        by="score_class",
+        categories=(
+            Category("full", "#1a9850", "全部达标（100%）", "All rules met (100%)"),
+            Category("high", "#a6d96a", "80%及以上", "80% or more"),
+            Category("mid", "#fdae61", "50%–80%", "50%–80%"),
+            Category("low", "#d73027", "低于50%", "Below 50%"),
+        ),
+    ),
+    popup=(
+        _NAME,
+        _CODE,
+        PopupField("score_pct", "合规度", "Compliance"),
+        PopupField("errors", "错误", "Errors"),
+        PopupField("warnings", "警告", "Warnings"),
+    ),
+    url="/audit/{region}/compliance",
+    link="/map/coverage/{code}",
+)
+
+
+def page_layer(layer_id: str) -> LayerSpec:
+    """A catalogue layer, an audit finding layer or the compliance layer."""
+    if layer_id in FINDINGS:
+        return FINDINGS[layer_id]
+    if layer_id == COMPLIANCE.id:
+        return COMPLIANCE
+    return get_layer(layer_id)
 
 
 def get_layer(layer_id: str) -> LayerSpec:

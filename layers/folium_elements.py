@@ -20,7 +20,22 @@ from folium.template import Template
 from layers.assets import asset_url
 from layers.spec import LayerSpec, StyleSpec
 
-__all__ = ["FetchedLayer", "GridSearch", "Legend", "PageStyle", "style_config"]
+__all__ = [
+    "FetchedLayer",
+    "GridSearch",
+    "InfoPanel",
+    "LanguageSwitch",
+    "Legend",
+    "PageStyle",
+    "bilingual",
+    "style_config",
+]
+
+
+def bilingual(zh: str, en: str) -> str:
+    """``zh`` and ``en`` as HTML spans the language switch shows or hides."""
+    return f'<span class="gg-zh">{escape(zh)}</span> <span class="gg-en">{escape(en)}</span>'
+
 
 _STATIC = Path(__file__).with_name("static")
 
@@ -75,6 +90,9 @@ class FetchedLayer(Layer):
             "id": spec.id,
             "url": url,
             "title": spec.title,
+            "titleZh": spec.title_zh,
+            "titleEn": spec.title_en,
+            "link": spec.link,
             "pane": f"gg-pane-{spec.id}",
             "zIndex": z_index,
             "className": f"gg-feature {spec.css_class}",
@@ -127,18 +145,15 @@ def _swatch(spec: LayerSpec, colour: str) -> str:
 
 def legend_html(specs: tuple[LayerSpec, ...], title_zh: str, title_en: str) -> str:
     """The legend's HTML: a heading per layer, one line per legend entry (drawn top first)."""
-    parts = [
-        f'<div class="gg-legend-title">{escape(title_zh)} <span>{escape(title_en)}</span></div>'
-    ]
+    parts = [f'<div class="gg-legend-title">{bilingual(title_zh, title_en)}</div>']
     for spec in reversed(specs):
         entries = spec.legend()
         if len(entries) > 1:
             parts.append(
-                f'<div class="gg-legend-layer">{escape(spec.title_zh)} '
-                f'<span class="gg-en">{escape(spec.title_en)}</span></div>'
+                f'<div class="gg-legend-layer">{bilingual(spec.title_zh, spec.title_en)}</div>'
             )
         for entry in entries:
-            label = f'{escape(entry.label_zh)} <span class="gg-en">{escape(entry.label_en)}</span>'
+            label = bilingual(entry.label_zh, entry.label_en)
             parts.append(f'<div class="gg-legend-entry">{_swatch(spec, entry.colour)}{label}</div>')
     return "".join(parts)
 
@@ -234,3 +249,45 @@ class GridSearch(JSCSSMixin, MacroElement):
         self._name = "GridSearch"
         self.layer = layer
         self.placeholder = placeholder
+
+
+class InfoPanel(MacroElement):
+    """A Leaflet control (bottom left) holding server-rendered HTML (the audit's counts)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var panel = L.control({position: "bottomleft"});
+            panel.onAdd = function () {
+                var div = L.DomUtil.create("div", "gg-panel");
+                div.innerHTML = {{ this.html|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                return div;
+            };
+            panel.addTo(map);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "GridgovPanel"
+        self.html = html
+
+
+class LanguageSwitch(MacroElement):
+    """A button switching legend, popups and panel between Chinese (default) and English."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        gridgovLanguageSwitch({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "GridgovLanguage"

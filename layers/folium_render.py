@@ -16,7 +16,14 @@ from folium import plugins
 
 from gis.errors import SetupError
 from layers.assets import LOCAL_CSS, LOCAL_JS
-from layers.folium_elements import FetchedLayer, GridSearch, Legend, PageStyle
+from layers.folium_elements import (
+    FetchedLayer,
+    GridSearch,
+    InfoPanel,
+    LanguageSwitch,
+    Legend,
+    PageStyle,
+)
 from layers.queries import BBox
 from layers.spec import LayerSpec
 
@@ -117,8 +124,15 @@ def build_map(
     basemap: str = "none",
     tianditu_key: str | None = None,
     url_for: Callable[[str], str] = geojson_url,
+    panel_html: str | None = None,
+    language_switch: bool = False,
+    search_layer: str = "grids",
 ) -> folium.Map:
-    """A map drawing ``specs`` (bottom to top), fitted on ``extent``."""
+    """A map drawing ``specs`` (bottom to top), fitted on ``extent``.
+
+    ``panel_html`` is shown in a box bottom left; ``language_switch`` adds the
+    Chinese/English button (Chinese first); ``search_layer`` is the layer searched by name.
+    """
     m = folium.Map(
         location=DEFAULT_CENTRE,
         zoom_start=10,
@@ -139,8 +153,12 @@ def build_map(
         layer.add_to(m)
         fetched[spec.id] = layer
     Legend(specs, "图例", "Legend").add_to(m)
-    if "grids" in fetched:
-        GridSearch(fetched["grids"], "搜索网格 Search grids").add_to(m)
+    if search_layer in fetched:
+        GridSearch(fetched[search_layer], "搜索网格 Search grids").add_to(m)
+    if panel_html is not None:
+        InfoPanel(panel_html).add_to(m)
+    if language_switch:
+        LanguageSwitch().add_to(m)
     plugins.Fullscreen(  # type: ignore[no-untyped-call]
         position="topleft", title="全屏 Full screen", title_cancel="退出全屏 Exit full screen"
     ).add_to(m)

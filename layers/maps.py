@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from html import escape
 from types import MappingProxyType
+from urllib.parse import quote
 
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from gis.audit.profile import default_profile
+from gis.audit.report import AuditReport
+from gis.audit.run import run_audit
 from gis.settings import get_settings
-from layers.catalogue import layers
-from layers.folium_render import MapPage, build_map
-from layers.queries import region_extent
+from layers.catalogue import layers, page_layer
+from layers.folium_elements import bilingual
+from layers.folium_render import MapPage, build_map, geojson_url
+from layers.queries import region_bounds, region_extent
 
-__all__ = ["MAPS", "PREFECTURE_MAP", "render_page"]
+__all__ = [
+    "COVERAGE_PAGE",
+    "MAPS",
+    "OVERVIEW_PAGE",
+    "POLICE_PAGE",
+    "PREFECTURE_MAP",
+    "REGION_PAGES",
+    "WORKLOAD_PAGE",
+    "RegionPage",
+    "render_page",
+    "render_region_page",
+    "top_region",
+]
 
 PREFECTURE_MAP = MapPage(
     path="/map",
@@ -35,5 +55,161 @@ def render_page(session: Session, page: MapPage) -> str:
         extent=region_extent(session),
         basemap=server.basemap,
         tianditu_key=server.tianditu_key,
+    )
+    return str(m.get_root().render())
+
+
+@dataclass(frozen=True)
+class RegionPage:
+    """A planner's page about one region: its layers (bottom to top) and the audit rules
+    whose counts its panel shows."""
+
+    name: str
+    title_zh: str
+    title_en: str
+    layer_ids: tuple[str, ...]
+    rules: tuple[str, ...]
+    search_layer: str = "grid_status"
+
+    def path(self, region: str) -> str:
+        return f"/map/{self.name}/{region}"
+
+
+#: The audit rules' labels in the pages' panels.
+RULE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "blind_spots": ("盲区", "Blind spots"),
+        "overlaps": ("交叉重叠", "Overlaps"),
+        "spill": ("越出社区", "Spill"),
+        "geometry": ("几何", "Geometry"),
+        "codes": ("编码", "Codes"),
+        "buildings_split": ("建筑被分割", "Split buildings"),
+        "organizations": ("单位归属", "Organizations"),
+        "police_posts": ("一网格一警务站", "One post per grid"),
+        "workload": ("网格户数", "Households per grid"),
+        "staffing": ("百户一人", "One worker per 100 households"),
+        "service_teams": ("服务队", "Service teams"),
+        "party_branches": ("党支部", "Party branches"),
+    }
+)
+
+COVERAGE_PAGE = RegionPage(
+    "coverage",
+    "网格覆盖",
+    "Grid coverage",
+    ("roads", "grid_status", "communities", "streets", "spill", "overlaps", "blind_spots"),
+    ("blind_spots", "overlaps", "spill", "geometry", "codes"),
+)
+POLICE_PAGE = RegionPage(
+    "police",
+    "一网格一警务站",
+    "One police post per grid",
+    (
+        "roads",
+        "grid_posts",
+        "police_blind_spots",
+        "communities",
+        "streets",
+        "post_links",
+        "police_posts",
+    ),
+    ("police_posts",),
+    search_layer="grid_posts",
+)
+WORKLOAD_PAGE = RegionPage(
+    "workload",
+    "网格工作量",
+    "Grid workload",
+    ("roads", "grid_status", "workload", "communities", "streets", "staffing"),
+    ("workload", "staffing", "service_teams", "party_branches"),
+)
+OVERVIEW_PAGE = RegionPage(
+    "overview",
+    "合规总览",
+    "Compliance overview",
+    ("roads", "compliance", "streets"),
+    tuple(RULE_LABELS),
+    search_layer="compliance",
+)
+
+#: The region pages by name (``/map/{name}/{region}``; the overview has no region).
+REGION_PAGES: Mapping[str, RegionPage] = MappingProxyType(
+    {p.name: p for p in (OVERVIEW_PAGE, COVERAGE_PAGE, POLICE_PAGE, WORKLOAD_PAGE)}
+)
+
+_TOP_REGION = text("SELECT code FROM region WHERE parent_code IS NULL ORDER BY code LIMIT 1")
+
+
+def top_region(session: Session) -> str | None:
+    """The code of the top of the hierarchy (the prefecture), ``None`` without data."""
+    code = session.execute(_TOP_REGION).scalar_one_or_none()
+    return None if code is None else str(code)
+
+
+def _panel(report: AuditReport, page: RegionPage, region_name: str) -> str:
+    rows = []
+    for rule in report.rules:
+        if rule.rule not in page.rules or not rule.enabled:
+            continue
+        zh, en = RULE_LABELS.get(rule.rule, (rule.rule, rule.rule))
+        err = ' class="gg-err"' if rule.errors else ""
+        warn = ' class="gg-warn"' if rule.warnings else ""
+        rows.append(
+            f"<tr><th>{bilingual(zh, en)}</th><td{err}>{rule.errors}</td>"
+            f"<td{warn}>{rule.warnings}</td></tr>"
+        )
+    top = next((r for r in report.rollup if r.code == report.region), None)
+    score = f"<div>{bilingual('合规度', 'Compliance')}: <b>{top.score:.0%}</b></div>" if top else ""
+    links = " · ".join(
+        f'<a href="{p.path(report.region)}">{bilingual(p.title_zh, p.title_en)}</a>'
+        for p in (COVERAGE_PAGE, POLICE_PAGE, WORKLOAD_PAGE)
+        if p is not page
+    )
+    return (
+        f"<h4>{escape(region_name)} · {bilingual('审计', 'Audit')}</h4>{score}"
+        f"<table><tr><th></th><th>{bilingual('错误', 'Errors')}</th>"
+        f"<th>{bilingual('警告', 'Warnings')}</th></tr>{''.join(rows)}</table>"
+        f'<div style="margin-top:4px"><a href="/">{bilingual("首页", "Home")}</a> · {links}</div>'
+    )
+
+
+def render_region_page(
+    session: Session, engine: Engine, page: RegionPage, region: str
+) -> str | None:
+    """The page's HTML for ``region``; ``None`` when there is no such region."""
+    found = region_bounds(session, region)
+    if found is None:
+        return None
+    name, _level, extent = found
+    margin = 0.002
+    bbox = (
+        f"{extent.minx - margin:.6f},{extent.miny - margin:.6f},"
+        f"{extent.maxx + margin:.6f},{extent.maxy + margin:.6f}"
+    )
+
+    def url_for(layer_id: str) -> str:
+        spec = page_layer(layer_id)
+        if spec.url is not None:
+            return spec.url.format(region=quote(region))
+        if layer_id == "streets":
+            return geojson_url(layer_id)
+        return f"{geojson_url(layer_id)}?bbox={bbox}"
+
+    specs = tuple(page_layer(i) for i in page.layer_ids)
+    if page is POLICE_PAGE:  # the posts' names matter here at every zoom
+        specs = tuple(replace(s, min_zoom=0) if s.id == "police_posts" else s for s in specs)
+    report = run_audit(engine, region, default_profile())
+    server = get_settings().server
+    m = build_map(
+        specs,
+        title_zh=f"{page.title_zh} · {name}",
+        title_en=f"{page.title_en} · {region}",
+        extent=extent,
+        basemap=server.basemap,
+        tianditu_key=server.tianditu_key,
+        url_for=url_for,
+        panel_html=_panel(report, page, name),
+        language_switch=True,
+        search_layer=page.search_layer,
     )
     return str(m.get_root().render())

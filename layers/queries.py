@@ -25,9 +25,11 @@ __all__ = [
     "COMMUNITIES_SOURCE",
     "GRIDS",
     "GRIDS_SOURCE",
+    "GRID_STATUS_SOURCE",
     "ORGANIZATIONS_SOURCE",
     "POLICE_POSTS",
     "POLICE_POSTS_SOURCE",
+    "POST_LINKS_SOURCE",
     "ROADS",
     "ROADS_SOURCE",
     "STREETS",
@@ -38,6 +40,7 @@ __all__ = [
     "feature_collection",
     "grid_source",
     "parse_bbox",
+    "region_bounds",
     "region_extent",
 ]
 
@@ -98,6 +101,51 @@ def grid_source(kind: str | None = None) -> Source:
 COMMUNITIES_SOURCE = _region_source("community")
 STREETS_SOURCE = _region_source("street")
 GRIDS_SOURCE = grid_source()
+
+_GRID_STATUS_TABLE = """grid g LEFT JOIN region c ON c.code = g.community_code
+LEFT JOIN LATERAL (SELECT count(*) AS n FROM worker w WHERE w.grid_code = g.code) wk ON TRUE
+LEFT JOIN LATERAL (
+    SELECT count(*) AS n, string_agg(p.name, '、' ORDER BY p.code) AS names
+    FROM police_post p WHERE p.grid_code = g.code
+) pp ON TRUE"""
+
+#: Live grids with their workers and police posts (for the planner's pages).
+GRID_STATUS_SOURCE = Source(
+    table=_GRID_STATUS_TABLE,
+    fid="g.code",
+    geom="g.geom",
+    columns=(
+        ("code", "g.code"),
+        ("name", "g.name"),
+        ("kind", "g.kind"),
+        ("community", "c.name"),
+        ("community_code", "g.community_code"),
+        ("households", "g.households"),
+        ("population", "g.population"),
+        ("workers", "wk.n"),
+        ("posts", "pp.n"),
+        ("post_names", "pp.names"),
+        (
+            "post_class",
+            "CASE WHEN pp.n = 0 THEN 'none' WHEN pp.n = 1 THEN 'one' ELSE 'several' END",
+        ),
+    ),
+    where="g.valid_to IS NULL",
+    order_by="g.code",
+)
+
+#: A line from each police post to a point inside the live grid it serves.
+POST_LINKS_SOURCE = Source(
+    table="police_post p JOIN grid g ON g.code = p.grid_code AND g.valid_to IS NULL",
+    fid="p.code",
+    geom="ST_MakeLine(p.geom, ST_PointOnSurface(g.geom))",
+    columns=(
+        ("code", "p.code"),
+        ("name", "p.name"),
+        ("grid_code", "p.grid_code"),
+        ("grid", "g.name"),
+    ),
+)
 
 POLICE_POSTS_SOURCE = Source(
     table="police_post p LEFT JOIN grid g ON g.code = p.grid_code AND g.valid_to IS NULL",
@@ -225,3 +273,21 @@ def region_extent(db: Session | Connection) -> BBox | None:
     if row[0] is None:
         return None
     return BBox(float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+
+def region_bounds(db: Session | Connection, code: str) -> tuple[str, str, BBox] | None:
+    """A region's name, level and extent; ``None`` when there is no such region."""
+    row = db.execute(
+        text(
+            "SELECT name, level, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+            "FROM region WHERE code = :code"
+        ),
+        {"code": code},
+    ).one_or_none()
+    if row is None or row[2] is None:
+        return None
+    return (
+        str(row[0]),
+        str(row[1]),
+        BBox(float(row[2]), float(row[3]), float(row[4]), float(row[5])),
+    )

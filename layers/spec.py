@@ -150,6 +150,9 @@ class LayerSpec:
     ``source`` is the same rows in pieces, for OGC API Features and vector tiles (a layer
     without one is served as GeoJSON only); ``filterable`` names the properties a client
     may filter on (``?kind=unit``).
+    ``url``, a template with ``{region}``, is where a page fetches a layer computed by
+    another endpoint (the audit's findings) instead of ``/layers/{id}.geojson``; ``link``,
+    a template with ``{code}``, is the page a click on a feature opens.
     """
 
     id: str
@@ -167,6 +170,8 @@ class LayerSpec:
     source: Source | None = None
     filterable: tuple[str, ...] = ()
     description: str = ""
+    url: str | None = None
+    link: str | None = None
 
     def __post_init__(self) -> None:
         if not self.id.replace("_", "").isalnum() or not self.id.islower():

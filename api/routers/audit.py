@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
+from sqlalchemy import text
 
 from api.deps import EngineDep
 from gis.audit.features import feature_collection
@@ -78,11 +79,66 @@ def audit_summary(region: str, engine: EngineDep, as_of: AsOf = None) -> AuditSu
     )
 
 
+Check = Annotated[
+    str | None, Query(description="Only the findings of this check (e.g. police_blind_spot).")
+]
+
+_COMMUNITY_SHAPES = text("""
+SELECT code, name, ST_AsGeoJSON(geom, 6) AS geojson FROM region
+WHERE level = 'community' AND code = ANY(:codes) ORDER BY code
+""")
+
+
+def _score_class(score: float) -> str:
+    if score >= 1.0:
+        return "full"
+    if score >= 0.8:
+        return "high"
+    if score >= 0.5:
+        return "mid"
+    return "low"
+
+
+@router.get(
+    "/{region}/compliance",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}, "description": "A FeatureCollection"}},
+)
+def audit_compliance(region: str, engine: EngineDep, as_of: AsOf = None) -> Response:
+    """The region's communities as GeoJSON with their compliance score, errors and warnings."""
+    report = run_audit(engine, region, default_profile(), as_of)
+    scores = {r.code: r for r in report.rollup if r.level == "community"}
+    with engine.connect() as conn:
+        rows = conn.execute(_COMMUNITY_SHAPES, {"codes": sorted(scores)}).all()
+    features = [
+        {
+            "type": "Feature",
+            "id": row.code,
+            "geometry": json.loads(row.geojson),
+            "properties": {
+                "code": row.code,
+                "name": row.name,
+                "score": scores[row.code].score,
+                "score_pct": f"{scores[row.code].score:.0%}",
+                "score_class": _score_class(scores[row.code].score),
+                "errors": scores[row.code].errors,
+                "warnings": scores[row.code].warnings,
+            },
+        }
+        for row in rows
+    ]
+    body = {"type": "FeatureCollection", "features": features}
+    return Response(json.dumps(body, ensure_ascii=False), media_type=GEOJSON)
+
+
 def _layer(name: str, rules: tuple[str, ...]) -> Any:
-    def findings(region: str, engine: EngineDep, as_of: AsOf = None) -> Response:
+    def findings(
+        region: str, engine: EngineDep, as_of: AsOf = None, check: Check = None
+    ) -> Response:
         report = run_audit(engine, region, default_profile().only(*rules), as_of)
+        violations = [v for v in report.violations if check is None or v.check == check]
         with engine.connect() as conn:
-            collection = feature_collection(conn, report.violations)
+            collection = feature_collection(conn, violations)
         return Response(json.dumps(collection, ensure_ascii=False), media_type=GEOJSON)
 
     findings.__name__ = f"audit_{name.replace('-', '_')}"

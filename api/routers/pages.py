@@ -9,9 +9,18 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 import gis
-from api.deps import SessionDep
-from layers.catalogue import get_layer
-from layers.maps import MAPS, PREFECTURE_MAP, render_page
+from api.deps import EngineDep, SessionDep
+from layers.catalogue import get_layer, page_layer
+from layers.maps import (
+    MAPS,
+    OVERVIEW_PAGE,
+    PREFECTURE_MAP,
+    REGION_PAGES,
+    RegionPage,
+    render_page,
+    render_region_page,
+    top_region,
+)
 
 __all__ = ["router"]
 
@@ -27,7 +36,14 @@ _templates = Environment(
 def index() -> HTMLResponse:
     """The list of maps, each with its layers."""
     maps = [(page, [get_layer(i) for i in page.layer_ids]) for page in MAPS.values()]
-    html = _templates.get_template("index.html").render(maps=maps, version=gis.__version__)
+    pages = [
+        (page, [page_layer(i) for i in page.layer_ids])
+        for page in REGION_PAGES.values()
+        if page is not OVERVIEW_PAGE
+    ]
+    html = _templates.get_template("index.html").render(
+        maps=maps, pages=pages, version=gis.__version__
+    )
     return HTMLResponse(html)
 
 
@@ -35,3 +51,37 @@ def index() -> HTMLResponse:
 def prefecture_map(session: SessionDep) -> HTMLResponse:
     """The prefecture map: roads, grids by kind, communities, streets, police posts."""
     return HTMLResponse(render_page(session, PREFECTURE_MAP))
+
+
+def _not_found(what: str) -> HTMLResponse:
+    html = _templates.get_template("not_found.html").render(what=what, version=gis.__version__)
+    return HTMLResponse(html, status_code=404)
+
+
+@router.get("/map/overview", response_class=HTMLResponse)
+def overview_map(session: SessionDep, engine: EngineDep) -> HTMLResponse:
+    """Communities coloured by compliance score; a click opens the community's coverage."""
+    region = top_region(session)
+    html = None if region is None else render_region_page(session, engine, OVERVIEW_PAGE, region)
+    return HTMLResponse(html) if html is not None else _not_found("数据 data")
+
+
+def _add_region_page(page: RegionPage) -> None:
+    def region_map(region: str, session: SessionDep, engine: EngineDep) -> HTMLResponse:
+        html = render_region_page(session, engine, page, region)
+        return HTMLResponse(html) if html is not None else _not_found(region)
+
+    region_map.__name__ = f"{page.name}_map"
+    region_map.__doc__ = f"{page.title_en} of a region (a community or a street), as a map page."
+    router.add_api_route(
+        f"/map/{page.name}/{{region}}",
+        region_map,
+        methods=["GET"],
+        response_class=HTMLResponse,
+        responses={404: {"content": {"text/html": {}}, "description": "No such region"}},
+    )
+
+
+for _page in REGION_PAGES.values():
+    if _page is not OVERVIEW_PAGE:
+        _add_region_page(_page)

@@ -27,17 +27,23 @@ function gridgovLayer(map, cfg) {
             return {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"}[ch];
         });
     }
+    function both(zh, en) {
+        return "<span class=\"gg-zh\">" + esc(zh) + "</span> <span class=\"gg-en\">" +
+            esc(en) + "</span>";
+    }
+    function row(f, html) {
+        return "<tr><th>" + both(f.zh, f.en) + "</th><td>" + html + "</td></tr>";
+    }
     function popupHtml(feature) {
         var p = feature.properties || {};
         var c = category(feature);
         var rows = cfg.popup.map(function (f) {
             var v = p[f.property];
             if (v === null || v === undefined) { v = "—"; }
-            else if (f.property === cfg.by && c) { v = c.zh + " " + c.en; }
-            return "<tr><th>" + esc(f.zh) + " <span class=\"gg-en\">" + esc(f.en) +
-                "</span></th><td>" + esc(v) + "</td></tr>";
+            else if (f.property === cfg.by && c) { return row(f, both(c.zh, c.en)); }
+            return row(f, esc(v));
         });
-        return "<div class=\"gg-popup\"><h4>" + esc(cfg.title) + "</h4><table>" +
+        return "<div class=\"gg-popup\"><h4>" + both(cfg.titleZh, cfg.titleEn) + "</h4><table>" +
             rows.join("") + "</table></div>";
     }
     var layer = L.geoJson(null, {
@@ -56,7 +62,14 @@ function gridgovLayer(map, cfg) {
             }));
         },
         onEachFeature: function (feature, l) {
-            l.bindPopup(popupHtml(feature), {maxWidth: 360});
+            if (cfg.link) {
+                l.on("click", function () {
+                    window.location.href = cfg.link.replace(
+                        "{code}", encodeURIComponent((feature.properties || {}).code));
+                });
+            } else {
+                l.bindPopup(popupHtml(feature), {maxWidth: 360});
+            }
             if (feature.properties && feature.properties.name) {
                 l.bindTooltip(esc(feature.properties.name), {sticky: true});
             }
@@ -84,4 +97,26 @@ function gridgovLayer(map, cfg) {
             console.error("gridgov layer " + cfg.id + " failed: " + err);
         });
     return layer;
+}
+
+/* The language switch: body.gg-lang-zh (default) hides .gg-en, body.gg-lang-en hides .gg-zh. */
+function gridgovLanguageSwitch(map) {
+    "use strict";
+    var body = document.body;
+    body.classList.add("gg-lang-zh");
+    var control = L.control({position: "topright"});
+    control.onAdd = function () {
+        var button = L.DomUtil.create("button", "gg-lang-switch");
+        button.type = "button";
+        button.textContent = "English";
+        button.title = "切换语言 Switch language";
+        L.DomEvent.disableClickPropagation(button);
+        L.DomEvent.on(button, "click", function () {
+            var english = body.classList.toggle("gg-lang-en");
+            body.classList.toggle("gg-lang-zh", !english);
+            button.textContent = english ? "中文" : "English";
+        });
+        return button;
+    };
+    control.addTo(map);
 }
