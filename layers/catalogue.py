@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 from gis.errors import NotFound
 from layers import queries
-from layers.spec import Category, LayerSpec, PopupField, StyleSpec
+from layers.spec import Category, LayerSpec, LegendEntry, PopupField, StyleSpec
 
 __all__ = ["CATALOGUE", "FINDINGS", "GRID_KIND_LABELS", "get_layer", "layers", "page_layer"]
 
@@ -219,6 +219,18 @@ GRID_POSTS = replace(
     description="Live grids coloured by their number of police posts (一网格一警务站).",
 )
 
+GRID_LOAD = replace(
+    GRID_STATUS,
+    id="grid_load",
+    title_zh="网格户数",
+    title_en="Households per grid",
+    style=StyleSpec(stroke="#ffffff", weight=1.5, fill="#a1d99b", fill_opacity=0.55),
+    legend_entries=(
+        LegendEntry("在标准内（或未检查）", "Within the band (or not checked)", "#a1d99b"),
+    ),
+    description="Live grids with their households, workers and posts (the workload page).",
+)
+
 POST_LINKS = LayerSpec(
     id="post_links",
     title_zh="警务站服务网格",
@@ -250,6 +262,7 @@ CATALOGUE: Mapping[str, LayerSpec] = MappingProxyType(
             ORGANIZATIONS,
             GRID_STATUS,
             GRID_POSTS,
+            GRID_LOAD,
             POST_LINKS,
             POLICE_POSTS,
         )
@@ -348,8 +361,8 @@ FINDINGS: Mapping[str, LayerSpec] = MappingProxyType(
                 "Households outside the band",
                 "/audit/{region}/workload",
                 (
-                    Category("households_over", "#c0392b", "高于标准", "Above band"),
-                    Category("households_under", "#2c7fb8", "低于标准", "Below band"),
+                    Category("households_over", "#d7301f", "户数高于标准", "Above the band"),
+                    Category("households_under", "#2c7fb8", "户数低于标准", "Below the band"),
                     Category("population_over", "#7f0000", "人口过多", "Population over"),
                 ),
                 "",

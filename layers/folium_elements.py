@@ -67,6 +67,7 @@ def style_config(spec: LayerSpec) -> dict[str, Any]:
         "radius": style.radius,
         "icon": style.icon,
         "markerColour": style.marker_colour,
+        "label": style.label,
     }
 
 

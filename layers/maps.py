@@ -71,6 +71,10 @@ class RegionPage:
     rules: tuple[str, ...]
     search_layer: str = "grid_status"
 
+    def __post_init__(self) -> None:
+        if self.search_layer not in self.layer_ids:
+            raise ValueError(f"page {self.name}: search layer {self.search_layer} not drawn")
+
     def path(self, region: str) -> str:
         return f"/map/{self.name}/{region}"
 
@@ -120,8 +124,9 @@ WORKLOAD_PAGE = RegionPage(
     "workload",
     "网格工作量",
     "Grid workload",
-    ("roads", "grid_status", "workload", "communities", "streets", "staffing"),
+    ("roads", "grid_load", "workload", "communities", "streets", "staffing"),
     ("workload", "staffing", "service_teams", "party_branches"),
+    search_layer="grid_load",
 )
 OVERVIEW_PAGE = RegionPage(
     "overview",
@@ -197,7 +202,12 @@ def render_region_page(
 
     specs = tuple(page_layer(i) for i in page.layer_ids)
     if page is POLICE_PAGE:  # the posts' names matter here at every zoom
-        specs = tuple(replace(s, min_zoom=0) if s.id == "police_posts" else s for s in specs)
+        specs = tuple(
+            replace(s, min_zoom=0, style=replace(s.style, label="name"))
+            if s.id == "police_posts"
+            else s
+            for s in specs
+        )
     report = run_audit(engine, region, default_profile())
     server = get_settings().server
     m = build_map(

@@ -48,6 +48,7 @@ class StyleSpec:
     and the category's weight if given.
     ``radius`` is the circle radius of point layers drawn as circles; ``icon`` (a
     Font Awesome name such as ``"shield-halved"``) draws points as awesome markers.
+    ``label`` names a property shown as a permanent label beside each feature.
     """
 
     stroke: str = "#333333"
@@ -61,6 +62,7 @@ class StyleSpec:
     marker_colour: str = "darkblue"
     by: str | None = None
     categories: tuple[Category, ...] = ()
+    label: str | None = None
 
     def colour_of(self, value: str | None) -> str:
         """The colour a feature with ``properties[by] == value`` is drawn in."""

@@ -70,7 +70,11 @@ function gridgovLayer(map, cfg) {
             } else {
                 l.bindPopup(popupHtml(feature), {maxWidth: 360});
             }
-            if (feature.properties && feature.properties.name) {
+            if (cfg.label && feature.properties && feature.properties[cfg.label]) {
+                l.bindTooltip(esc(feature.properties[cfg.label]), {
+                    permanent: true, direction: "right", offset: [10, -18], className: "gg-label"
+                });
+            } else if (feature.properties && feature.properties.name) {
                 l.bindTooltip(esc(feature.properties.name), {sticky: true});
             }
         }
