@@ -6,13 +6,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 import gis
+from api.access_log import AccessLog
 from api.auth import read_access
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
 from api.routers import assets, audit, brief, health, io, layers, ogc, pages, plans, tiles
 from gis.db.engine import create_db_engine
+from gis.settings import get_settings
 
 __all__ = ["create_app"]
 
@@ -43,6 +46,16 @@ def create_app(database_url: str | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit)  # GRIDGOV_MAX_BODY_BYTES → 413
+    origins = get_settings().server.cors_origins
+    if origins:  # GRIDGOV_CORS_ORIGINS
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Server-Timing"],
+        )
+    app.add_middleware(AccessLog)  # one log line per request, with its time
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(layers.router)

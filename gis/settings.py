@@ -78,6 +78,10 @@ class ServerSettings(BaseSettings):
         default_factory=lambda: project_root() / "node_modules",
         description="Where set-up installed Leaflet and its plugins (npm ci).",
     )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins allowed to call the API from a browser, e.g. ["https://gis.example"]',
+    )
 
     @field_validator("basemap")
     @classmethod

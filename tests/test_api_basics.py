@@ -129,3 +129,28 @@ def test_assets_are_whitelisted(client: httpx.Client) -> None:
     assert client.get("/assets/leaflet/leaflet.js").status_code == 200
     assert client.get("/assets/leaflet/../leaflet-measure/package.json").status_code == 404
     assert client.get("/assets/acorn/package.json").status_code == 404
+
+
+def test_every_response_carries_its_timing(client: httpx.Client) -> None:
+    r = client.get("/health")
+    assert r.headers["server-timing"].startswith("app;dur=")
+    assert float(r.headers["server-timing"].split("=")[1]) >= 0
+
+
+def test_cors_is_a_setting(demo_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = demo_engine.url.render_as_string(hide_password=False)
+    with serve(url) as base:  # default: no CORS headers
+        closed = httpx.options(
+            f"{base}/plans",
+            headers={"Origin": "http://gis.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert "access-control-allow-origin" not in closed.headers
+    monkeypatch.setenv("GRIDGOV_CORS_ORIGINS", '["http://gis.example"]')
+    with serve(url) as base:
+        opened = httpx.options(
+            f"{base}/plans",
+            headers={"Origin": "http://gis.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert opened.headers["access-control-allow-origin"] == "http://gis.example"
+        other = httpx.get(f"{base}/health", headers={"Origin": "http://elsewhere.example"})
+        assert "access-control-allow-origin" not in other.headers
