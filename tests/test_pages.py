@@ -135,6 +135,10 @@ def test_workload_and_overview_pages_load(
         tab.locator("path.gg-compliance").nth(0).dispatch_event("click")
     assert "/map/coverage/" in tab.url
     tab.close()
+    tab = browser.open(base_url + "/")  # the index links every region's pages
+    assert tab.locator(f'a[href="/map/workload/{street}"]').count() == 1
+    tab.screenshot(path=str(ARTIFACTS / "page-index.png"), full_page=False)
+    tab.close()
     _assert_clean(browser)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import text
 
 import gis
 from api.deps import EngineDep, SessionDep
@@ -32,9 +33,25 @@ _templates = Environment(
 )
 
 
+_REGIONS = text("""
+SELECT s.code AS street, s.name AS street_name, c.code, c.name
+FROM region s LEFT JOIN region c ON c.parent_code = s.code AND c.level = 'community'
+WHERE s.level = 'street' ORDER BY s.code, c.code
+""")
+
+
+def _streets(session: SessionDep) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    streets: dict[str, tuple[str, str, list[tuple[str, str]]]] = {}
+    for row in session.execute(_REGIONS):
+        street = streets.setdefault(row.street, (row.street, row.street_name, []))
+        if row.code is not None:
+            street[2].append((row.code, row.name))
+    return list(streets.values())
+
+
 @router.get("/", response_class=HTMLResponse)
-def index() -> HTMLResponse:
-    """The list of maps, each with its layers."""
+def index(session: SessionDep) -> HTMLResponse:
+    """The list of maps, each with its layers, and the planner's pages of every region."""
     maps = [(page, [get_layer(i) for i in page.layer_ids]) for page in MAPS.values()]
     pages = [
         (page, [page_layer(i) for i in page.layer_ids])
@@ -42,7 +59,7 @@ def index() -> HTMLResponse:
         if page is not OVERVIEW_PAGE
     ]
     html = _templates.get_template("index.html").render(
-        maps=maps, pages=pages, version=gis.__version__
+        maps=maps, pages=pages, streets=_streets(session), version=gis.__version__
     )
     return HTMLResponse(html)
 
