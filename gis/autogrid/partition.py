@@ -25,7 +25,7 @@ from gis.autogrid.atoms import AtomGraph
 
 __all__ = ["Metrics", "components", "measure", "partition"]
 
-_COMPACT = 0.02  # weight of the compactness penalty against squared relative deviation
+_COMPACT = 0.005  # weight of the compactness penalty against squared relative deviation
 
 
 def _neighbours(g: AtomGraph) -> list[dict[int, float]]:
@@ -140,6 +140,9 @@ class _State:
         compact = perim * perim / (4 * np.pi * area) if area > 0 else 0.0
         return dev * dev + _COMPACT * compact
 
+    def total(self) -> float:
+        return sum(self.cost(*t) for t in zip(self.mass, self.area, self.perim, strict=True))
+
     def move_delta(self, atom: int, q: int) -> tuple[float, float, float]:
         """Change of cost when ``atom`` moves to part ``q``, and the new perimeters."""
         p = self.label[atom]
@@ -193,7 +196,9 @@ def _improve(state: _State, nodes: list[int], rounds: int) -> None:
             return
 
 
-def partition(g: AtomGraph, k: int, seed: int = 0, rounds: int = 30) -> np.ndarray:
+def partition(
+    g: AtomGraph, k: int, seed: int = 0, rounds: int = 30, restarts: int = 4
+) -> np.ndarray:
     """Labels 0..k-1 of the atoms: ``k`` connected parts of balanced weight, compact.
 
     A graph of several components is split component by component, ``k`` shared out by
@@ -209,10 +214,19 @@ def partition(g: AtomGraph, k: int, seed: int = 0, rounds: int = 30) -> np.ndarr
     for nodes, kc in zip(comps, ks, strict=True):
         kc = min(kc, len(nodes))
         ideal = float(g.weights[nodes].sum()) / kc
-        label = _grow(g, nodes, kc, rng) if kc > 1 else dict.fromkeys(nodes, 0)
+        label = dict.fromkeys(nodes, 0)
         if kc > 1:
-            _improve(_State(g, label, kc, ideal), nodes, rounds)
-        used = sorted(set(label.values()))
+            best = float("inf")
+            for _ in range(restarts):
+                state = _State(g, _grow(g, nodes, kc, rng), kc, ideal)
+                _improve(state, nodes, rounds)
+                cost = state.total()
+                if cost < best - 1e-12:
+                    best, label = cost, state.label
+        first: dict[int, int] = {}
+        for atom in sorted(label):
+            first.setdefault(label[atom], atom)
+        used = sorted(first, key=lambda p: first[p])  # parts in order of their first atom
         dense = {p: i for i, p in enumerate(used)}
         for atom, p in label.items():
             labels[atom] = offset + dense[p]
