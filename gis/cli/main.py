@@ -9,6 +9,7 @@ import typer
 from gis import __version__
 from gis.cli import audit, brief, db, demo, plan, serve, token
 from gis.cli import io as io_cli
+from gis.cli import siting as siting_cli
 from gis.cli.autogrid import autogrid as autogrid_cmd
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(token.app, name="token")
 app.command("audit")(audit.audit)
 app.command("serve")(serve.serve)
 app.command("brief")(brief.brief)
+app.command("site-posts")(siting_cli.site_posts)
 app.command("autogrid")(autogrid_cmd)
 io_cli.register(app)  # gridgov import, gridgov export
 

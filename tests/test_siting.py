@@ -1,0 +1,172 @@
+"""Siting police posts: the solvers against brute force, and on one demo community."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine
+
+from gis.errors import InvalidInput, NotFound
+from gis.siting import Points, from_database, mclp, one_median_per_grid, p_median
+from gis.siting.matrix import cost_matrix
+
+COMMUNITY = "652301005001"
+
+
+def _instance(seed: int, n: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    d = rng.uniform(0, 2000, (n, 2))
+    c = rng.uniform(0, 2000, (m, 2))
+    w = rng.integers(1, 50, n).astype(float)
+    # independent distances: an explicit loop, not the vectorised cost_matrix
+    cost = np.array([[float(np.linalg.norm(a - b)) for b in c] for a in d])
+    return cost, w, c
+
+
+def _brute_median(cost: np.ndarray, w: np.ndarray, p: int) -> float:
+    return min(
+        float(w @ cost[:, list(s)].min(axis=1)) for s in combinations(range(cost.shape[1]), p)
+    )
+
+
+def _brute_cover(cost: np.ndarray, w: np.ndarray, radius: float, p: int) -> float:
+    near = cost <= radius
+    return max(
+        float(w[near[:, list(s)].any(axis=1)].sum()) for s in combinations(range(cost.shape[1]), p)
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_one_median_per_grid_equals_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    n, m = 200, 60
+    dxy, cxy = rng.uniform(0, 3000, (n, 2)), rng.uniform(0, 3000, (m, 2))
+    dgrid = np.array([f"g{int(x // 1000)}" for x in dxy[:, 0]])
+    cgrid = np.array([f"g{int(x // 1000)}" for x in cxy[:, 0]])
+    w = rng.integers(1, 40, n).astype(float)
+    demand = Points(dxy, w, dgrid, np.array([f"d{i}" for i in range(n)]))
+    cands = Points(cxy, np.zeros(m), cgrid, np.array([f"c{j}" for j in range(m)]))
+    got = one_median_per_grid(demand, cands)
+    for g in set(dgrid):
+        best = min(
+            (sum(w[i] * np.linalg.norm(dxy[i] - cxy[j]) for i in np.flatnonzero(dgrid == g)), j)
+            for j in np.flatnonzero(cgrid == g)
+        )
+        assert got[g].weighted_distance == pytest.approx(best[0], rel=1e-9)
+        assert got[g].candidate == best[1]
+
+
+def test_one_median_on_a_demo_community(demo_engine: Engine) -> None:
+    data = from_database(demo_engine, COMMUNITY, "both")
+    assert data.epsg == 32645  # Changji, 87.3°E: UTM zone 45N
+    got = one_median_per_grid(data.demand, data.candidates)
+    grids = {g for g in data.demand.grid if g}
+    assert grids
+    assert set(got) <= grids
+    assert len(got) >= len(grids) - 1
+    for g, med in got.items():
+        di, ci = np.flatnonzero(data.demand.grid == g), np.flatnonzero(data.candidates.grid == g)
+        totals = [
+            sum(
+                data.demand.weight[i] * np.linalg.norm(data.demand.xy[i] - data.candidates.xy[j])
+                for i in di
+            )
+            for j in ci
+        ]
+        assert med.weighted_distance == pytest.approx(min(totals), rel=1e-9)
+
+
+def test_metres_match_geodesic_distances(demo_engine: Engine) -> None:
+    from pyproj import Geod, Transformer
+
+    data = from_database(demo_engine, COMMUNITY, "posts")
+    back = Transformer.from_crs(data.epsg, 4326, always_xy=True)
+    a, b = data.demand.xy[0], data.candidates.xy[0]
+    lon1, lat1 = back.transform(*a)
+    lon2, lat2 = back.transform(*b)
+    geodesic = Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)[2]
+    assert cost_matrix(a[None], b[None])[0, 0] == pytest.approx(geodesic, rel=2e-3)
+
+
+def test_p_median_equals_brute_force() -> None:
+    cost, w, _ = _instance(7, 60, 12)
+    sol = p_median(cost, w, p=3)
+    assert sol.optimal
+    assert not sol.time_limit_hit
+    assert sol.gap == 0.0
+    assert sol.objective == pytest.approx(_brute_median(cost, w, 3), rel=1e-9)
+    assert len(sol.sites) == 3
+
+
+@pytest.mark.parametrize(("seed", "radius"), [(1, 300.0), (2, 500.0), (3, 800.0)])
+def test_mclp_equals_brute_force(seed: int, radius: float) -> None:
+    cost, w, _ = _instance(seed, 80, 12)
+    sol = mclp(cost, w, radius, p=3)
+    assert sol.optimal
+    assert sol.objective == pytest.approx(_brute_cover(cost, w, radius, 3))
+    assert sol.coverage(cost, w, radius) == pytest.approx(sol.objective / w.sum())
+
+
+def test_time_limit_returns_best_found_with_its_gap() -> None:
+    cost, w, _ = _instance(11, 400, 60)
+    sol = p_median(cost, w, p=8, time_limit=0.5)
+    assert len(sol.sites) == 8
+    if sol.time_limit_hit:
+        assert not sol.optimal
+        assert sol.gap >= 0
+    else:
+        assert sol.optimal
+
+
+def test_bad_input() -> None:
+    cost, w, _ = _instance(0, 10, 4)
+    with pytest.raises(InvalidInput, match="p = 5"):
+        p_median(cost, w, p=5)
+    with pytest.raises(InvalidInput, match="p = 0"):
+        mclp(cost, w, 100.0, p=0)
+    with pytest.raises(InvalidInput, match="radius"):
+        mclp(cost, w, -1.0, p=2)
+    with pytest.raises(InvalidInput, match="weights"):
+        p_median(cost, w[:5], p=2)
+
+
+def test_region_errors(demo_engine: Engine) -> None:
+    with pytest.raises(NotFound):
+        from_database(demo_engine, "652399999999")
+    with pytest.raises(InvalidInput, match="12-digit"):
+        from_database(demo_engine, "nope")
+
+
+def test_cli_report(demo_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from gis.cli.main import app
+    from gis.settings import get_settings
+
+    monkeypatch.setenv(
+        "GRIDGOV_DATABASE_URL", demo_engine.url.render_as_string(hide_password=False)
+    )
+    get_settings.cache_clear()
+    try:
+        args = ["site-posts", COMMUNITY, "--p", "2", "--radius", "400", "--format", "json"]
+        ran = CliRunner().invoke(app, args)
+        assert ran.exit_code == 0, ran.output
+        report = json.loads(ran.output)
+        assert report["grids"]
+        assert {r["model"] for r in report["region_results"]} == {
+            "p-median",
+            "mclp",
+        }
+        assert all(r["proposed_site"].startswith(("building:", "post:")) for r in report["grids"])
+        ran = CliRunner().invoke(app, ["site-posts", COMMUNITY, "--p", "999"])
+        assert ran.exit_code == 1
+        assert "p = 999" in ran.output
+        ran = CliRunner().invoke(app, ["site-posts", COMMUNITY])
+        assert ran.exit_code == 0, ran.output
+        assert "proposed site" in ran.output
+    finally:
+        get_settings.cache_clear()
