@@ -170,3 +170,30 @@ def test_bad_inputs(db: Connection) -> None:
     )
     with pytest.raises(InvalidInput, match="no buildings"):
         autogrid(db, VILLAGE)
+
+
+def test_cli_refuses_bad_regions(demo_engine: object, tmp_path: object) -> None:
+    """``gridgov autogrid`` on codes it cannot use: one message, exit 1, nothing written."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import database_url
+
+    gridgov = Path(sys.executable).parent / "gridgov"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDGOV_")}
+    env["GRIDGOV_DATABASE_URL"] = database_url()
+    env["GRIDGOV_HOME"] = str(tmp_path)
+    for code, needle in (("652301005999", "no community"), ("6523", "12-digit")):
+        done = subprocess.run(
+            [str(gridgov), "autogrid", code],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert needle in done.stderr
+        assert "Traceback" not in done.stderr

@@ -51,6 +51,7 @@ class Atoms:
     crs: CRS
     buildings: int  # buildings placed in the atoms
     free: shapely.Geometry  # the community less the kept grids, metres, not snapped
+    free_lonlat: shapely.Geometry  # the same in lon/lat, computed there
 
     def to_lonlat(self, geom: shapely.Geometry) -> shapely.Geometry:
         back = Transformer.from_crs(self.crs, 4326, always_xy=True)
@@ -183,7 +184,10 @@ def build_atoms(
             people[a] += population[p]
         placed = len(seen)
     graph = _graph(polygons, weights, people)
-    return Atoms(polygons, graph, crs, placed, exact)
+    free_lonlat = shapely.make_valid(community)
+    if len(kept):
+        free_lonlat = shapely.difference(free_lonlat, shapely.union_all(kept))
+    return Atoms(polygons, graph, crs, placed, exact, free_lonlat)
 
 
 def _graph(polygons: np.ndarray, weights: np.ndarray, people: np.ndarray) -> AtomGraph:

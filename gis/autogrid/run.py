@@ -29,6 +29,7 @@ __all__ = ["AutogridResult", "autogrid", "load_atoms"]
 
 log = logging.getLogger(__name__)
 _SEAM = 0.02  # m
+_SNAP_DEGREES = 1e-8  # ≈ 1 mm
 
 _COMMUNITY = text(
     "SELECT name, ST_AsBinary(geom) FROM region WHERE code = :c AND level = 'community'"
@@ -140,6 +141,31 @@ def _largest(geom: shapely.Geometry) -> shapely.Geometry:
     return shapely.Polygon(best.exterior, holes)
 
 
+def _in_lonlat(atoms: Atoms, shapes: list[shapely.Geometry]) -> list[shapely.Geometry]:
+    """Back to lon/lat, snapped to and clipped by the free area as computed in lon/lat, so
+    the projection's round trip leaves no sliver of gap, overlap or spill at its edge."""
+    free = atoms.free_lonlat
+    taken: list[shapely.Geometry] = []
+    out = []
+    for s in shapes:
+        g = shapely.snap(atoms.to_lonlat(s), free, _SNAP_DEGREES)
+        g = shapely.intersection(shapely.make_valid(g), free)
+        if taken:
+            g = shapely.difference(g, shapely.union_all(taken))
+        taken.append(g)
+        out.append(_single(g))
+    # what the round trip left in no grid goes to the grid it shares most boundary with
+    left = shapely.difference(free, shapely.union_all(out))
+    for piece in shapely.get_parts(left):
+        if piece.geom_type != "Polygon" or piece.is_empty:
+            continue
+        touching = [shapely.length(shapely.intersection(piece.boundary, g)) for g in out]
+        best = int(np.argmax(touching))
+        if touching[best] > 0:
+            out[best] = _single(shapely.union(out[best], piece))
+    return out
+
+
 def autogrid(
     conn: Connection,
     community: str,
@@ -179,7 +205,7 @@ def autogrid(
     labels = partition(g, k, seed=seed)
     metrics = measure(g, labels, goal)
     parts = sorted(set(labels.tolist()))
-    geoms = [_single(atoms.to_lonlat(s)) for s in _shapes(atoms, labels, parts)]
+    geoms = _in_lonlat(atoms, _shapes(atoms, labels, parts))
     cents = [
         tuple(
             shapely.get_coordinates(
