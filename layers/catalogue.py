@@ -286,6 +286,7 @@ def _finding(
     dash: str,
     *,
     filled: bool = True,
+    hatch: bool = False,
 ) -> LayerSpec:
     return LayerSpec(
         id=layer_id,
@@ -299,6 +300,7 @@ def _finding(
             fill=categories[0].colour if filled else None,
             fill_opacity=0.55,
             dash=dash,
+            hatch=hatch,
             by="check",
             categories=categories,
         ),
@@ -324,6 +326,7 @@ FINDINGS: Mapping[str, LayerSpec] = MappingProxyType(
                     Category("sliver_gap", "#f4a3a3", "细缝（警告）", "Sliver gap (warning)"),
                 ),
                 "6 4",
+                hatch=True,
             ),
             _finding(
                 "overlaps",
@@ -354,6 +357,7 @@ FINDINGS: Mapping[str, LayerSpec] = MappingProxyType(
                 "/audit/{region}/police-posts?check=police_blind_spot",
                 (Category("police_blind_spot", "#7f0000", "警务盲区", "Police blind spot"),),
                 "3 3",
+                hatch=True,
             ),
             _finding(
                 "workload",

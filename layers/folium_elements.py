@@ -68,6 +68,7 @@ def style_config(spec: LayerSpec) -> dict[str, Any]:
         "icon": style.icon,
         "markerColour": style.marker_colour,
         "label": style.label,
+        "hatch": style.hatch,
     }
 
 
@@ -137,6 +138,12 @@ def _swatch(spec: LayerSpec, colour: str) -> str:
         return (
             f'<i class="gg-swatch gg-swatch-line" '
             f'style="border-top:{weight}px {dash} {escape(colour)}"></i>'
+        )
+    if style.hatch:
+        return (
+            f'<i class="gg-swatch gg-swatch-fill" style="background:repeating-linear-gradient('
+            f"45deg,{escape(colour)} 0 2px,transparent 2px 5px);"
+            f'border-color:{escape(colour)}"></i>'
         )
     return (
         f'<i class="gg-swatch gg-swatch-fill" style="background:{escape(colour)};'

@@ -48,7 +48,8 @@ class StyleSpec:
     and the category's weight if given.
     ``radius`` is the circle radius of point layers drawn as circles; ``icon`` (a
     Font Awesome name such as ``"shield-halved"``) draws points as awesome markers.
-    ``label`` names a property shown as a permanent label beside each feature.
+    ``label`` names a property shown as a permanent label beside each feature;
+    ``hatch`` fills polygons with diagonal hatching in their colour (an SVG pattern).
     """
 
     stroke: str = "#333333"
@@ -63,6 +64,7 @@ class StyleSpec:
     by: str | None = None
     categories: tuple[Category, ...] = ()
     label: str | None = None
+    hatch: bool = False
 
     def colour_of(self, value: str | None) -> str:
         """The colour a feature with ``properties[by] == value`` is drawn in."""

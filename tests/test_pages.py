@@ -70,6 +70,8 @@ def test_coverage_page_shows_a_planted_blind_spot(
     tab = _open(browser, base_url, f"/map/coverage/{community}", COVERAGE_PAGE, "coverage")
     assert tab.evaluate("window.gridgov.loaded.blind_spots") >= 1
     assert tab.locator("path.gg-blind_spots").count() >= 1
+    hatched = tab.locator("path.gg-blind_spots").first.get_attribute("fill") or ""
+    assert hatched.startswith("url(#gg-hatch-"), hatched
     panel = tab.locator(".gg-panel").inner_text()
     assert "盲区" in panel
 

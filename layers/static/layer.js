@@ -46,6 +46,35 @@ function gridgovLayer(map, cfg) {
         return "<div class=\"gg-popup\"><h4>" + both(cfg.titleZh, cfg.titleEn) + "</h4><table>" +
             rows.join("") + "</table></div>";
     }
+    /* hatching: one <pattern> per colour in a hidden <svg>; url(#…) works across the page */
+    function hatchFill(colour) {
+        var id = "gg-hatch-" + colour.replace(/[^0-9a-zA-Z]/g, "");
+        if (!document.getElementById(id)) {
+            var svg = document.getElementById("gg-hatches");
+            if (!svg) {
+                svg = L.SVG.create("svg");
+                svg.setAttribute("id", "gg-hatches");
+                svg.setAttribute("width", "0");
+                svg.setAttribute("height", "0");
+                svg.style.position = "absolute";
+                svg.appendChild(L.SVG.create("defs"));
+                document.body.appendChild(svg);
+            }
+            var p = L.SVG.create("pattern");
+            p.setAttribute("id", id);
+            p.setAttribute("width", "8");
+            p.setAttribute("height", "8");
+            p.setAttribute("patternUnits", "userSpaceOnUse");
+            p.setAttribute("patternTransform", "rotate(45)");
+            var bar = L.SVG.create("rect");
+            bar.setAttribute("width", "3");
+            bar.setAttribute("height", "8");
+            bar.setAttribute("fill", colour);
+            p.appendChild(bar);
+            svg.firstChild.appendChild(p);
+        }
+        return "url(#" + id + ")";
+    }
     var layer = L.geoJson(null, {
         pane: cfg.pane,
         className: cfg.className,
@@ -62,6 +91,11 @@ function gridgovLayer(map, cfg) {
             }));
         },
         onEachFeature: function (feature, l) {
+            if (cfg.hatch && cfg.filled) {
+                l.on("add", function () {
+                    if (l._path) { l._path.setAttribute("fill", hatchFill(styleOf(feature).fillColor)); }
+                });
+            }
             if (cfg.link) {
                 l.on("click", function () {
                     window.location.href = cfg.link.replace(
