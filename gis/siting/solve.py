@@ -193,18 +193,25 @@ def mclp(
 ) -> Solution:
     """Open ``p`` sites maximising the weight within ``radius`` of an open site (exact).
 
-    Sparse: a demand point's coverage row only holds the candidates within the radius.
+    Sparse: a demand point's coverage row only holds the candidates within the radius,
+    and demand points reached by the same candidates share one row (summed weights).
     """
     cost, weights = _check(cost, weights, p)
     if not radius > 0:
         raise InvalidInput(f"radius {radius}: give a positive service radius in metres")
-    n, m = cost.shape
-    rows, cols = np.nonzero(cost <= radius)  # row-major: grouped by demand point
+    m = cost.shape[1]
+    # exact reduction: demand points within reach of the same candidates are one row
+    reach = cost <= radius
+    packed, inverse = np.unique(np.packbits(reach, axis=1), axis=0, return_inverse=True)
+    uweights = np.bincount(inverse.ravel(), weights=weights, minlength=packed.shape[0])
+    ureach = np.unpackbits(packed, axis=1, count=m).astype(bool)
+    n = ureach.shape[0]
+    rows, cols = np.nonzero(ureach)  # row-major: grouped by demand group
     counts = np.bincount(rows, minlength=n)
     lp = highspy.HighsLp()
     lp.sense_ = highspy.ObjSense.kMaximize
     lp.num_col_ = m + n  # y_j then z_i
-    lp.col_cost_ = np.concatenate([np.zeros(m), weights])
+    lp.col_cost_ = np.concatenate([np.zeros(m), uweights])
     lp.col_lower_ = np.zeros(m + n)
     lp.col_upper_ = np.concatenate([np.ones(m), (counts > 0).astype(float)])
     lp.integrality_ = [highspy.HighsVarType.kInteger] * m + [highspy.HighsVarType.kContinuous] * n
