@@ -170,3 +170,10 @@ def test_cli_report(demo_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Non
         assert "proposed site" in ran.output
     finally:
         get_settings.cache_clear()
+
+
+def test_mclp_time_limit_keeps_a_solution() -> None:
+    cost, w, _ = _instance(12, 600, 80)
+    sol = mclp(cost, w, 250.0, p=10, time_limit=0.05)
+    assert len(sol.sites) == 10
+    assert sol.optimal or sol.time_limit_hit

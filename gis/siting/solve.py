@@ -235,7 +235,18 @@ def mclp(
     lp.row_lower_ = np.concatenate([np.full(len(able), -highspy.kHighsInf), [p]])
     lp.row_upper_ = np.concatenate([np.zeros(len(able)), [p]])
     _rowwise(lp, starts, index, value)
-    x, _obj, gap, optimal, hit, seconds = _run(lp, time_limit, m)
+    # greedy start, so a time limit always leaves a solution
+    chosen: list[int] = []
+    hit_by = np.zeros(n, dtype=bool)
+    for _ in range(p):
+        gain = uweights[~hit_by] @ ureach[~hit_by]
+        gain[chosen] = -1.0
+        chosen.append(int(np.argmax(gain)))
+        hit_by |= ureach[:, chosen[-1]]
+    start = np.zeros(m + n)
+    start[chosen] = 1.0
+    start[m:] = hit_by
+    x, _obj, gap, optimal, hit, seconds = _run(lp, time_limit, m, start)
     sites = tuple(int(j) for j in np.flatnonzero(x[:m] > 0.5))
     covered = (cost[:, list(sites)] <= radius).any(axis=1)
     assignment = np.asarray(sites, dtype=np.intp)[np.argmin(cost[:, list(sites)], axis=1)]
