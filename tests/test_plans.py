@@ -339,6 +339,16 @@ def test_random_edits_keep_the_partition(
             {"p": plan.id},
         ).scalar_one()
         assert buildings_in_two == 0  # each building's point stands in exactly one grid
+        orgs_not_in_one = db.execute(
+            text(
+                "SELECT count(*) FROM (SELECT o.id, count(p.code) AS n FROM organization o "
+                "JOIN region r ON r.code = :c AND ST_Intersects(r.geom, o.geom) "
+                "LEFT JOIN plan_grid p ON p.plan_id = :p AND ST_Intersects(p.geom, o.geom) "
+                "GROUP BY o.id) s WHERE n <> 1"
+            ),
+            {"p": plan.id, "c": community},
+        ).scalar_one()
+        assert orgs_not_in_one == 0  # every organization stands in exactly one grid
     finally:
         savepoint.rollback()
 
