@@ -120,13 +120,21 @@ def test_02_plan_publishes(plan_db: str, tmp_path: Path) -> None:
     engine = create_db_engine(plan_db)
     try:
         with engine.connect() as conn:
-            status = conn.execute(text("SELECT status FROM plan ORDER BY id DESC")).scalar()
+            statuses = conn.execute(text("SELECT status FROM plan ORDER BY id")).scalars().all()
+            proposals = conn.execute(
+                text(
+                    "SELECT count(*) FROM change WHERE action LIKE 'autogrid%' "
+                    "OR (action = 'plan.create' AND actor = 'notebook planner')"
+                )
+            ).scalar_one()
             splits = conn.execute(
                 text("SELECT count(*) FROM change WHERE action = 'grid.split'")
             ).scalar_one()
     finally:
         engine.dispose()
-    assert (status, splits) == ("published", 1)
+    # the split plan is published; the autogrid proposal stays a draft
+    assert (statuses, splits) == (["published", "draft"], 1)
+    assert proposals >= 2
 
 
 def test_04_chicago(empty_db: str, tmp_path: Path) -> None:
