@@ -111,11 +111,19 @@ def test_bad_bbox_is_400(client: httpx.Client, bbox: str) -> None:
     assert "minx,miny,maxx,maxy" in r.json()["detail"]
 
 
-def test_index_lists_the_map(client: httpx.Client) -> None:
+def test_index_lists_the_map(client: httpx.Client, demo_engine: Engine) -> None:
     r = client.get("/")
     assert r.status_code == 200
     assert 'href="/map"' in r.text
-    for href in re.findall(r'href="([^"]+)"', r.text):  # every link on the index works
+    links = re.findall(r'href="([^"]+)"', r.text)
+    region_pages = [h for h in links if re.fullmatch(r"/map/\w+/\d{12}", h)]
+    with demo_engine.connect() as conn:
+        regions = set(conn.execute(text("SELECT code FROM region")).scalars())
+    # every region page names a region that exists; one page of each kind is opened
+    assert region_pages
+    assert {h.rsplit("/", 1)[1] for h in region_pages} <= regions
+    sample = {h.rsplit("/", 2)[1]: h for h in region_pages}
+    for href in [h for h in links if h not in region_pages] + list(sample.values()):
         assert client.get(href).status_code == 200, href
 
 
