@@ -17,7 +17,6 @@ from api.errors import problem
 from gis.errors import InvalidInput
 from gis.io.export import FORMATS, export_layer
 from gis.io.importer import ImportRejected, import_file
-from gis.io.scope import region_codes
 from layers import invalidate_tiles
 
 __all__ = ["MAX_UPLOAD_BYTES", "router"]
@@ -82,9 +81,11 @@ def import_upload(
             rules = Path(tmp) / "mapping.yaml"
             with rules.open("wb") as out:
                 shutil.copyfileobj(mapping.file, out)
-        if caller.role != "admin" and caller.scope:
-            codes = region_codes(path, target, rules, crs, encoding, layer)
-            check_scope(caller, codes, f"import of {path.name}")
+
+        def authorize(codes: set[str]) -> None:
+            if caller.role != "admin" and caller.scope:
+                check_scope(caller, codes, f"import of {path.name}")
+
         try:
             report = import_file(
                 engine,
@@ -97,6 +98,7 @@ def import_upload(
                 actor=caller.name,
                 encoding=encoding,
                 layer=layer,
+                authorize=authorize,
             )
         except ImportRejected as exc:
             return problem(

@@ -27,6 +27,7 @@ from gis.errors import InvalidInput
 from gis.io.mapping import INTEGER_FIELDS, TARGET_FIELDS, FieldMapping, apply_mapping, load_mapping
 from gis.io.read import read_file
 from gis.io.report import ImportRejected, ImportReport, RejectedGeometry, reject
+from gis.io.scope import region_codes
 from gis.io.validate import validate
 from gis.models import SRID
 
@@ -191,6 +192,7 @@ def import_file(
     actor: str = "import",
     encoding: str | None = None,
     layer: str | None = None,
+    authorize: Callable[[set[str]], None] | None = None,
 ) -> ImportReport:
     """Import ``path`` as ``as_`` (regions, grids, posts, organizations, buildings).
 
@@ -216,6 +218,8 @@ def import_file(
     if progress:
         progress("read", len(source.frame), len(source.frame))
     frame = apply_mapping(source.frame, as_, rules, path.name)
+    if authorize is not None:  # e.g. a token's region scope, checked before anything else
+        authorize(region_codes(frame, as_))
     with engine.connect() as conn:
         trans = conn.begin()
         try:

@@ -7,12 +7,9 @@ A row names its region by ``code`` (regions, grids), ``community_code`` (grids) 
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import pandas as pd
 
 from gis.errors import InvalidInput
-from gis.io.mapping import FieldMapping, apply_mapping, load_mapping
-from gis.io.read import read_file
 
 __all__ = ["CODE_FIELDS", "region_codes"]
 
@@ -25,30 +22,11 @@ CODE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def region_codes(
-    path: Path | str,
-    as_: str,
-    mapping: FieldMapping | dict[str, Any] | Path | str | None = None,
-    crs: str | None = None,
-    encoding: str | None = None,
-    layer: str | None = None,
-) -> set[str]:
-    """Every region code the rows of ``path`` (imported as ``as_``) name; ``""`` for a row
-    that names none."""
+def region_codes(frame: pd.DataFrame, as_: str) -> set[str]:
+    """Every region code the mapped rows of a file (imported as ``as_``) name; ``""`` for a
+    row that names none."""
     if as_ not in CODE_FIELDS:
         raise InvalidInput(f"--as {as_!r}: use one of {', '.join(CODE_FIELDS)}")
-    path = Path(path)
-    rules = load_mapping(mapping)
-    source = read_file(
-        path,
-        crs=crs,
-        encoding=encoding or rules.encoding,
-        layer=layer or rules.layer,
-        lon=rules.lon,
-        lat=rules.lat,
-        wkt=rules.wkt,
-    )
-    frame = apply_mapping(source.frame, as_, rules, path.name)
     fields = CODE_FIELDS[as_]
     if not fields:
         return {""} if len(frame) else set()
