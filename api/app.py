@@ -13,7 +13,7 @@ from api.access_log import AccessLog
 from api.auth import read_access
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
-from api.routers import assets, audit, brief, health, io, layers, ogc, pages, plans, tiles
+from api.routers import assets, audit, brief, health, io, layers, ogc, pages, plans, redraw, tiles
 from gis.db.engine import create_db_engine
 from gis.settings import get_settings
 
@@ -58,6 +58,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.add_middleware(AccessLog)  # one log line per request, with its time
     app.include_router(health.router)
     app.include_router(pages.router)
+    app.include_router(redraw.router)
     app.include_router(layers.router)
     app.include_router(audit.router)
     app.include_router(brief.router)

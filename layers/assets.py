@@ -23,6 +23,7 @@ ASSET_DIRS: Mapping[str, str] = MappingProxyType(
         "leaflet-search": "leaflet-search",  # its CSS loads ../images/
         "leaflet.awesome-markers": "leaflet.awesome-markers/dist",
         "fontawesome": "@fortawesome/fontawesome-free",
+        "leaflet-geoman": "@geoman-io/leaflet-geoman-free/dist",
     }
 )
 
@@ -45,6 +46,7 @@ LOCAL_JS: Mapping[str, str | None] = MappingProxyType(
         "Control.Fullscreen.js": asset_url("leaflet.fullscreen", "Control.FullScreen.js"),
         "leaflet_measure_js": asset_url("leaflet-measure", "leaflet-measure.min.js"),
         "leaflet_search_js": asset_url("leaflet-search", "dist/leaflet-search.min.js"),
+        "leaflet_geoman_js": asset_url("leaflet-geoman", "leaflet-geoman.min.js"),
     }
 )
 LOCAL_CSS: Mapping[str, str | None] = MappingProxyType(
@@ -58,5 +60,6 @@ LOCAL_CSS: Mapping[str, str | None] = MappingProxyType(
         "Control.FullScreen.css": asset_url("leaflet.fullscreen", "Control.FullScreen.css"),
         "leaflet_measure_css": asset_url("leaflet-measure", "leaflet-measure.css"),
         "leaflet_search_css": asset_url("leaflet-search", "dist/leaflet-search.min.css"),
+        "leaflet_geoman_css": asset_url("leaflet-geoman", "leaflet-geoman.css"),
     }
 )
