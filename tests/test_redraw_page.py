@@ -195,6 +195,19 @@ def _zoom_to(tab: Page, points: list[tuple[float, float]]) -> None:
     tab.wait_for_timeout(300)
 
 
+def _fit_draft(tab: Page) -> None:
+    """Show the whole draft, clear of the panel (left) and the legend (right)."""
+    tab.evaluate(
+        """() => { var m = window.gridgov.map, b = null;
+               m.eachLayer(function (l) {
+                   if (l.feature && l.options.className.indexOf("gg-plan_grids") >= 0) {
+                       b = b ? b.extend(l.getBounds()) : L.latLngBounds([l.getBounds()]); } });
+               m.fitBounds(b, {animate: false, paddingTopLeft: [380, 40],
+                               paddingBottomRight: [200, 40]}); }"""
+    )
+    tab.wait_for_timeout(300)
+
+
 def _pixel(tab: Page, lonlat: tuple[float, float]) -> tuple[float, float]:
     xy = tab.evaluate(
         """p => { var m = window.gridgov.map; var pt = m.latLngToContainerPoint([p[1], p[0]]);
@@ -281,6 +294,7 @@ def test_vertex_drag_reaches_postgis_and_validation_updates(
     assert "调整" in diff
     assert tab.locator('[data-gg="version"]').inner_text() == "2"
     assert "已保存" in panel.inner_text()
+    _fit_draft(tab)
     tab.screenshot(path=str(ARTIFACTS / "page-redraw-edited.png"))
 
     # the language switch relabels the panels
@@ -445,3 +459,82 @@ def test_unknown_plan_is_a_friendly_404(base_url: str) -> None:
         assert 'href="/map/plans"' in r.text
         assert 'href="/"' in r.text
         assert "There is no plan" in r.text
+
+
+def _click(tab: Page, lonlat: tuple[float, float]) -> None:
+    x, y = _pixel(tab, lonlat)
+    tab.mouse.click(x, y)
+
+
+def _inside(geom: shapely.Geometry) -> tuple[float, float]:
+    p = geom.representative_point()
+    return float(p.x), float(p.y)
+
+
+def test_split_with_a_drawn_line_then_merge_two_clicked_grids(
+    base_url: str,
+    browser: Browser,
+    demo_engine: Engine,
+    manifest: dict[str, Any],
+    planner: str,
+    scratch_plan: Any,
+) -> None:
+    plan = scratch_plan(_community(demo_engine, manifest, with_errors=False))
+    pid = plan["id"]
+    before = _grids(demo_engine, pid)
+    tab = _open(browser, base_url, pid, planner)
+
+    # split: the toolbar's split tool, a line drawn with two clicks (the second one twice
+    # to finish it) across the largest grid
+    code, grid = max(before.items(), key=lambda kv: kv[1].area)
+    cx, cy = _inside(grid)
+    minx, _, maxx, _ = grid.bounds
+    half = maxx - minx
+    start, end = (cx - half, cy), (cx + half, cy)
+    _zoom_to(tab, [start, end])
+    tab.locator(".leaflet-pm-toolbar .leaflet-pm-icon-cut").click()
+    _click(tab, start)
+    _click(tab, end)
+    _click(tab, end)
+    tab.locator('[data-gg="validation"][data-version="2"]').wait_for(timeout=60_000)
+    after_split = _grids(demo_engine, pid)
+    assert len(after_split) >= len(before) + 1
+    assert code in after_split
+    assert after_split[code].area < grid.area
+    with demo_engine.connect() as conn:
+        actions = (
+            conn.execute(
+                text("SELECT action FROM change WHERE plan_id = :p ORDER BY id"), {"p": pid}
+            )
+            .scalars()
+            .all()
+        )
+    assert actions[-1] == "grid.split"
+    assert "已保存" in tab.locator(".gg-redraw-message").inner_text()
+    new = sorted(set(after_split) - set(before))
+    assert any(c in tab.locator('[data-gg="diff"]').inner_text() for c in new)
+
+    # merge: the two halves clicked on the map (selected), then the merge button
+    _fit_draft(tab)
+    for c in (code, new[0]):
+        _click(tab, _inside(after_split[c]))
+        tab.evaluate("window.gridgov.map.closePopup()")
+    assert tab.evaluate("window.gridgov.redraw.selected") == [code, new[0]]
+    assert "已选" in tab.locator('[data-gg="mode"]').inner_text()
+    tab.screenshot(path=str(ARTIFACTS / "page-redraw-selected.png"))
+    tab.locator(".leaflet-pm-toolbar .gg-pm-merge").click()
+    tab.locator('[data-gg="validation"][data-version="3"]').wait_for(timeout=60_000)
+    after_merge = _grids(demo_engine, pid)
+    assert len(after_merge) == len(after_split) - 1
+    kept = min(code, new[0])
+    assert after_merge[kept].area > after_split[kept].area
+    with demo_engine.connect() as conn:
+        last = conn.execute(
+            text("SELECT action FROM change WHERE plan_id = :p ORDER BY id DESC LIMIT 1"),
+            {"p": pid},
+        ).scalar_one()
+    assert last == "grid.merge"
+    assert tab.evaluate("window.gridgov.redraw.selected") == []
+    assert tab.evaluate("window.gridgov.loaded.plan_grids") == len(after_merge)
+    tab.close()
+    _assert_clean(browser)
