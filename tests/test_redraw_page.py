@@ -452,7 +452,7 @@ def test_without_token_the_page_is_read_only_and_loads_clean(
 
 
 def test_unknown_plan_is_a_friendly_404(base_url: str) -> None:
-    for path in ("/map/plans/999999999", "/map/plans/nope"):
+    for path in ("/map/plans/999999999", "/map/plans/nope", "/map/plans/" + "9" * 30):
         r = httpx.get(base_url + path, timeout=30.0)
         assert r.status_code == 404
         assert r.headers["content-type"].startswith("text/html")

@@ -7,6 +7,8 @@ planner's token (see :mod:`layers.redraw`).
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
@@ -39,8 +41,12 @@ def plans_page(session: SessionDep) -> HTMLResponse:
 )
 def plan_page(plan_id: str, session: SessionDep) -> HTMLResponse:
     """The Redraw page of a plan: its draft grids, validation, diff and publish button."""
-    try:
-        plan = get_plan(session.connection(), int(plan_id)) if plan_id.isdigit() else None
+    try:  # a plan id is a bigint: anything else names no plan
+        plan = (
+            get_plan(session.connection(), int(plan_id))
+            if re.fullmatch(r"[0-9]{1,18}", plan_id)
+            else None
+        )
     except NotFound:
         plan = None
     if plan is None:
