@@ -18,12 +18,17 @@ from typing import Any
 import httpx
 import pytest
 from browser import Browser, open_browser, serve
+from conftest import database_url, drop_database
 from playwright.sync_api import Dialog, Page
 from sqlalchemy import Engine, text
 
 import shapely
 from shapely.geometry import Point, shape
 
+from gis.db.engine import create_db_engine
+from gis.db.migrate import upgrade
+from tests import canonical as cases
+from tests.canonical import insert_case
 from tests.tokens import new_token
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -538,3 +543,60 @@ def test_split_with_a_drawn_line_then_merge_two_clicked_grids(
     assert tab.evaluate("window.gridgov.loaded.plan_grids") == len(after_merge)
     tab.close()
     _assert_clean(browser)
+
+
+def test_publish_replaces_the_live_grids_then_the_page_is_read_only(browser: Browser) -> None:
+    """On a scratch database (two grids sharing an edge): a clean draft is published
+    from the page after the confirm dialog; the page then says the plan is published."""
+    name = "gridgov_redraw_page_test"
+    drop_database(name)
+    engine = create_db_engine(database_url(name))
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            insert_case(conn, cases.SHARED_EDGE)
+        token = new_token(engine, "planner", name="publisher")
+        with serve(engine.url.render_as_string(hide_password=False)) as base:
+            r = httpx.post(
+                base + "/plans",
+                json={"communities": [cases.SHARED_EDGE.community]},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
+            )
+            assert r.status_code == 201, r.text
+            pid = r.json()["id"]
+            tab = _open(browser, base, pid, token)
+            counts = tab.locator('[data-gg="validation"] .gg-redraw-counts').inner_text()
+            assert re.search(r"错误\s*0\b", counts), counts
+            questions: list[str] = []
+
+            def accept(dialog: Dialog) -> None:
+                questions.append(dialog.message)
+                dialog.accept()
+
+            tab.once("dialog", accept)
+            tab.locator('[data-gg="publish"]').click()
+            tab.wait_for_function("window.gridgov.redraw.status === 'published'", timeout=60_000)
+            tab.wait_for_function("!window.gridgov.redraw.busy")
+            assert len(questions) == 1
+            assert f"发布规划 {pid}" in questions[0]
+            assert "已发布" in tab.locator('[data-gg="mode"]').inner_text()
+            assert "已发布" in tab.locator('[data-gg="message"]').inner_text()
+            assert tab.locator('[data-gg="publish"]').is_disabled()
+            assert tab.locator(".leaflet-pm-toolbar").count() == 0
+            tab.screenshot(path=str(ARTIFACTS / "page-redraw-published.png"))
+            tab.close()
+        with engine.connect() as conn:
+            status = conn.execute(
+                text("SELECT status FROM plan WHERE id = :p"), {"p": pid}
+            ).scalar_one()
+            live = conn.execute(
+                text("SELECT count(*) FROM grid WHERE valid_to IS NULL AND plan_id = :p"),
+                {"p": pid},
+            ).scalar_one()
+        assert status == "published"
+        assert live == len(cases.SHARED_EDGE.grids)
+        _assert_clean(browser)
+    finally:
+        engine.dispose()
+        drop_database(name)

@@ -233,7 +233,9 @@ function gridgovRedraw(map, layer, cfg) {
         call("POST", cfg.api + "/" + op, body, true).then(function (plan) {
             showPlan(plan);
             rd.message = op + " " + (body.grid || (body.grids || []).join("+") || "");
-            say("ok", both("已保存", "Saved") + ": " + esc(rd.message) + " → v" + plan.version);
+            say("ok", (op === "publish" ? both("已发布", "Published")
+                                         : both("已保存", "Saved") + ": " + esc(rd.message)) +
+                " → v" + plan.version);
             if (done) { done(); }
         }, function (p) {
             refused(p);
