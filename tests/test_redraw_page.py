@@ -446,8 +446,29 @@ def test_without_token_the_page_is_read_only_and_loads_clean(
     assert "图例" in legend
     assert "草案网格" in legend
     tab.screenshot(path=str(ARTIFACTS / "page-redraw-readonly.png"))
-    tab.close()
     _assert_clean(browser)
+
+    # a viewer's token: the page stays read-only and says why (the API's 403)
+    viewer = new_token(demo_engine, "viewer", name="redraw-page-test viewer")
+    try:
+        tab.locator('[data-gg="token"]').fill(viewer)
+        tab.locator('[data-gg="use-token"]').click()
+        message = tab.locator(".gg-redraw-message.gg-redraw-error")
+        message.wait_for(timeout=30_000)
+        assert "viewer" in message.inner_text()
+        assert tab.locator(".leaflet-pm-toolbar").count() == 0
+        assert tab.locator('[data-gg="publish"]').is_disabled()
+        assert not tab.evaluate("window.gridgov.redraw.editable")
+        assert len(browser.failures) == 1, browser.failures
+        assert "HTTP 403" in browser.failures[0]
+        assert f"/plans/{plan['id']}/validate" in browser.failures[0]
+        assert all("403" in e for e in browser.console_errors), browser.console_errors
+        browser.failures.clear()
+        browser.console_errors.clear()
+    finally:
+        tab.close()
+        with demo_engine.begin() as conn:
+            conn.execute(text("DELETE FROM api_token WHERE name = 'redraw-page-test viewer'"))
 
     # the list of plans links the page; the index links the list
     listing = httpx.get(base_url + "/map/plans", timeout=30.0)
