@@ -6,7 +6,9 @@ constructs 3.0 lacks, and only inside Schema Objects (components, parameters, me
 types, headers), so examples and descriptions are copied untouched:
 
 - ``anyOf``/``oneOf`` with a ``{"type": "null"}`` member, and ``type: [T, "null"]`` →
-  ``nullable: true`` (a lone ``$ref`` left is wrapped in ``allOf``);
+  ``nullable: true`` (on each typed member when several are left; a lone ``$ref`` left
+  becomes ``allOf: [$ref]`` beside ``nullable``, the usual 3.0 spelling, which strict
+  3.0 validators read as not accepting null);
 - ``type: [T1, T2]`` → ``anyOf`` of the types; ``const`` → a one-value ``enum``;
 - numeric ``exclusiveMinimum``/``exclusiveMaximum`` → ``minimum``/``maximum`` plus the
   boolean; ``examples: [...]`` → ``example`` (the first);
@@ -79,8 +81,14 @@ def _nullable_union(schema: dict[str, Any]) -> None:
         del schema[key]
         if len(rest) == 1 and isinstance(rest[0], dict):
             _merge(schema, rest[0])
-        elif rest:
-            schema[key] = rest
+        elif rest:  # 3.0's nullable counts only beside a type: say it in each member
+            schema[key] = [_nullable(m) for m in rest]
+
+
+def _nullable(member: Any) -> Any:
+    if isinstance(member, dict) and "type" in member:
+        return {**member, "nullable": True}
+    return member
 
 
 def _type_list(schema: dict[str, Any]) -> None:
@@ -94,7 +102,8 @@ def _type_list(schema: dict[str, Any]) -> None:
         else:
             del schema["type"]
             if kept:
-                schema["anyOf"] = [{"type": t} for t in kept]
+                nullable = {"nullable": True} if len(kept) < len(types) else {}
+                schema["anyOf"] = [{"type": t, **nullable} for t in kept]
     elif types == "null":  # only null: 3.0 can say it with an enum
         del schema["type"]
         schema["nullable"] = True
@@ -129,6 +138,7 @@ def schema_to_30(schema: Any) -> Any:
     if not isinstance(schema, dict):
         return copy.deepcopy(schema)
     out = {key: copy.deepcopy(value) for key, value in schema.items()}
+    _nullable_union(out)  # before the members are converted: {"type": "null"} is still there
     for key in _ONE:
         if isinstance(out.get(key), dict):
             out[key] = schema_to_30(out[key])
@@ -140,7 +150,6 @@ def schema_to_30(schema: Any) -> Any:
             out[key] = {name: schema_to_30(sub) for name, sub in out[key].items()}
     if isinstance(out.get("items"), list):  # a tuple: 3.0 has one schema for every item
         out["items"] = {}
-    _nullable_union(out)
     _type_list(out)
     _keywords(out)
     if "$ref" in out and len(out) > 1:
