@@ -13,6 +13,7 @@ from api.access_log import AccessLog
 from api.auth import read_access
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
+from api.openapi_examples import document_pages, keep_nulls
 from api.routers import assets, audit, brief, health, io, layers, ogc, pages, plans, redraw, tiles
 from gis.db.engine import create_db_engine
 from gis.settings import get_settings
@@ -57,7 +58,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
         )
     app.add_middleware(AccessLog)  # one log line per request, with its time
     app.include_router(health.router)
+    document_pages(pages.router.routes)  # the pages' examples in the OpenAPI document
     app.include_router(pages.router)
+    document_pages(redraw.router.routes)
     app.include_router(redraw.router)
     app.include_router(layers.router)
     app.include_router(audit.router)
@@ -67,4 +70,5 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(ogc.router)
     app.include_router(tiles.router)
     assets.mount_assets(app)
+    keep_nulls(app)  # the examples' nulls, which FastAPI drops
     return app

@@ -62,7 +62,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(database_url: str, timeout: float = 30.0) -> Iterator[str]:
+def serve(database_url: str, timeout: float = 90.0) -> Iterator[str]:
     """Run ``uvicorn api.app:create_app`` in a subprocess against ``database_url``; the base URL."""
     with serve_process(database_url, timeout) as (base, _):
         yield base
@@ -70,7 +70,7 @@ def serve(database_url: str, timeout: float = 30.0) -> Iterator[str]:
 
 @contextmanager
 def serve_process(
-    database_url: str, timeout: float = 30.0
+    database_url: str, timeout: float = 90.0
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Like :func:`serve`, and the server's process too (for tests that kill it)."""
     port = free_port()

@@ -140,6 +140,8 @@ def test_reads_need_a_token_when_set(scratch: Engine, monkeypatch: pytest.Monkey
         assert c.get("/health").status_code == 200
         assert c.get("/plans", headers=bearer(scratch, "viewer")).status_code == 200
         _problem(c.get("/plans", headers={"Authorization": "Bearer wrong"}), 401)
+        for header in ("Basic abc", "Bearer", "Bearer a b", "Token x"):  # malformed: 401
+            _problem(c.get("/ogc/collections", headers={"Authorization": header}), 401)
 
 
 def test_body_over_the_limit_is_413(scratch: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,6 +11,15 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from api.deps import EngineDep
+from api.openapi_examples import (
+    AUDIT_SUMMARY,
+    CHECK_EXAMPLES,
+    COMPLIANCE,
+    FINDINGS,
+    AsOfExamples,
+    Region,
+    json_ok,
+)
 from gis.audit.features import feature_collection
 from gis.audit.profile import default_profile
 from gis.audit.report import CommunityStats, RegionScore, RuleSummary
@@ -36,7 +45,11 @@ LAYERS: dict[str, tuple[str, ...]] = {
 
 AsOf = Annotated[
     datetime | None,
-    Query(alias="as-of", description="Audit the grids as they were at this date (ISO 8601)."),
+    Query(
+        alias="as-of",
+        description="Audit the grids as they were at this date (ISO 8601).",
+        openapi_examples=AsOfExamples,
+    ),
 ]
 
 
@@ -56,8 +69,8 @@ class AuditSummary(BaseModel):
     communities: list[CommunityStats]
 
 
-@router.get("/{region}", response_model=AuditSummary)
-def audit_summary(region: str, engine: EngineDep, as_of: AsOf = None) -> AuditSummary:
+@router.get("/{region}", response_model=AuditSummary, responses=json_ok(AUDIT_SUMMARY))
+def audit_summary(region: Region, engine: EngineDep, as_of: AsOf = None) -> AuditSummary:
     """The audit of a region (and everything under it) against the default profile."""
     report = run_audit(engine, region, default_profile(), as_of)
     return AuditSummary(
@@ -80,7 +93,11 @@ def audit_summary(region: str, engine: EngineDep, as_of: AsOf = None) -> AuditSu
 
 
 Check = Annotated[
-    str | None, Query(description="Only the findings of this check (e.g. police_blind_spot).")
+    str | None,
+    Query(
+        description="Only the findings of this check (e.g. police_blind_spot).",
+        openapi_examples=CHECK_EXAMPLES,
+    ),
 ]
 
 _COMMUNITY_SHAPES = text("""
@@ -102,9 +119,9 @@ def _score_class(score: float) -> str:
 @router.get(
     "/{region}/compliance",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}, "description": "A FeatureCollection"}},
+    responses=json_ok(COMPLIANCE, "Communities with their score", media=GEOJSON),
 )
-def audit_compliance(region: str, engine: EngineDep, as_of: AsOf = None) -> Response:
+def audit_compliance(region: Region, engine: EngineDep, as_of: AsOf = None) -> Response:
     """The region's communities as GeoJSON with their compliance score, errors and warnings."""
     report = run_audit(engine, region, default_profile(), as_of)
     scores = {r.code: r for r in report.rollup if r.level == "community"}
@@ -133,7 +150,7 @@ def audit_compliance(region: str, engine: EngineDep, as_of: AsOf = None) -> Resp
 
 def _layer(name: str, rules: tuple[str, ...]) -> Any:
     def findings(
-        region: str, engine: EngineDep, as_of: AsOf = None, check: Check = None
+        region: Region, engine: EngineDep, as_of: AsOf = None, check: Check = None
     ) -> Response:
         report = run_audit(engine, region, default_profile().only(*rules), as_of)
         violations = [v for v in report.violations if check is None or v.check == check]
@@ -155,5 +172,5 @@ for _name, _rules in LAYERS.items():
         _layer(_name, _rules),
         methods=["GET"],
         response_class=Response,
-        responses={200: {"content": {GEOJSON: {}}, "description": "A FeatureCollection"}},
+        responses=json_ok(FINDINGS[_name], "The findings as a FeatureCollection", media=GEOJSON),
     )

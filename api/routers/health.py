@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 import gis
 from api.deps import EngineDep
+from api.openapi_examples import HEALTH, json_ok
 from gis.db.engine import check_postgis, versions
 
 __all__ = ["Health", "router"]
@@ -22,7 +23,7 @@ class Health(BaseModel):
     database: str
 
 
-@router.get("/health")
+@router.get("/health", responses=json_ok(HEALTH, "The database answers"))
 def health(engine: EngineDep) -> Health:
     """``ok`` with the versions; 503 problem+json when the database does not answer."""
     check_postgis(engine)

@@ -9,14 +9,25 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
 from api.auth import WriterDep, check_scope
 from api.deps import EngineDep
 from api.errors import problem
+from api.openapi_examples import (
+    COMMUNITY,
+    IMPORT_REPORT,
+    STREET,
+    AsOfExamples,
+    file_ok,
+    json_ok,
+    param_examples,
+)
 from gis.errors import InvalidInput
 from gis.io.export import FORMATS, export_layer
 from gis.io.importer import ImportRejected, import_file
+from gis.io.report import ImportReport
 from layers import invalidate_tiles
 
 __all__ = ["MAX_UPLOAD_BYTES", "router"]
@@ -25,6 +36,15 @@ MAX_UPLOAD_BYTES = 200 * 2**20
 CHUNK = 2**20
 
 router = APIRouter(tags=["import and export"])
+
+_UPLOAD = {"file": "police_posts.csv", "mapping": "mapping.yaml"}
+Target = Annotated[
+    str,
+    PathParam(
+        description="What the file holds: regions, grids, posts, organizations or buildings",
+        openapi_examples=param_examples(posts="posts", grids="grids"),
+    ),
+]
 
 
 def _too_large(request: Request, size: int | None = None) -> JSONResponse:
@@ -52,18 +72,43 @@ def _save(upload: UploadFile, folder: Path) -> Path | None:
     return target
 
 
-@router.post("/import/{target}")
+@router.post(
+    "/import/{target}",
+    response_model=ImportReport,
+    responses=json_ok(IMPORT_REPORT, "What the import did (or would do, with dry-run)"),
+    openapi_extra={
+        "requestBody": {"content": {"multipart/form-data": {"example": _UPLOAD}}},
+    },
+)
 def import_upload(
-    target: str,
+    target: Target,
     file: UploadFile,
     request: Request,
     engine: EngineDep,
     caller: WriterDep,
-    crs: Annotated[str | None, Query(description="EPSG:XXXX, gcj02 or bd09")] = None,
-    repair: bool = False,
-    dry_run: Annotated[bool, Query(alias="dry-run")] = False,
-    layer: str | None = None,
-    encoding: str | None = None,
+    crs: Annotated[
+        str | None,
+        Query(
+            description="EPSG:XXXX, gcj02 or bd09",
+            openapi_examples=param_examples(cgcs2000="EPSG:4490", amap=("GCJ-02", "gcj02")),
+        ),
+    ] = None,
+    repair: Annotated[
+        bool, Query(openapi_examples=param_examples(repair=("Repair invalid geometries", True)))
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        Query(
+            alias="dry-run",
+            openapi_examples=param_examples(check=("Check only, write nothing", True)),
+        ),
+    ] = False,
+    layer: Annotated[
+        str | None, Query(openapi_examples=param_examples(gpkg=("A GeoPackage layer", "posts")))
+    ] = None,
+    encoding: Annotated[
+        str | None, Query(openapi_examples=param_examples(gbk=("A Chinese shapefile", "GBK")))
+    ] = None,
     mapping: UploadFile | None = None,
 ) -> Any:
     """Import an uploaded GIS file (multipart field ``file``; optional ``mapping`` YAML).
@@ -109,13 +154,31 @@ def import_upload(
     return report.model_dump(mode="json")
 
 
-@router.get("/export/{layer}.{fmt}", response_class=Response)
+@router.get(
+    "/export/{layer}.{fmt}",
+    response_class=Response,
+    responses=file_ok(
+        "The layer as a file (attachment)",
+        {
+            "application/geopackage+sqlite3": ("Grids as a GeoPackage", "/export/grids.gpkg"),
+            "application/zip": (
+                f"Grids of {STREET} as a zipped shapefile",
+                f"/export/grids.shp?region={STREET}",
+            ),
+            "application/geo+json": ("Police posts as GeoJSON", "/export/police_posts.geojson"),
+        },
+    ),
+)
 def export_download(
-    layer: str,
-    fmt: str,
+    layer: Annotated[str, PathParam(openapi_examples=param_examples(grids="grids"))],
+    fmt: Annotated[
+        str, PathParam(openapi_examples=param_examples(gpkg="gpkg", shapefile=("zip", "shp")))
+    ],
     engine: EngineDep,
-    region: str | None = None,
-    as_of: Annotated[str | None, Query(alias="as-of")] = None,
+    region: Annotated[
+        str | None, Query(openapi_examples=param_examples(community=COMMUNITY))
+    ] = None,
+    as_of: Annotated[str | None, Query(alias="as-of", openapi_examples=AsOfExamples)] = None,
 ) -> Response:
     """A catalogue layer as a file: geojson, gpkg, shp (zip), kml, csv, xlsx or fgb."""
     if fmt not in FORMATS:

@@ -3,6 +3,10 @@
 Every catalogue layer with a source is a collection. Query parameters are read from the
 request and checked by ``layers.params`` (an unknown or malformed one is a 400
 problem+json); they are documented in the OpenAPI through ``openapi_extra``.
+
+The API definition the landing page links to (``service-desc``) is ``/ogc/api``: the
+app's OpenAPI document as OpenAPI 3.0 (conformance class oas30); ``/openapi.json`` keeps
+FastAPI's 3.1.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.deps import SessionDep
@@ -28,6 +32,20 @@ from api.ogc_documents import (
     page_links,
     url,
 )
+from api.openapi30 import to_openapi30
+from api.openapi_examples import (
+    API_DEFINITION,
+    COLLECTION,
+    COLLECTIONS,
+    ITEM,
+    ITEMS,
+    LANDING,
+    CollectionId,
+    FeatureId,
+    ogc_ok,
+    param_examples,
+)
+from api.openapi_examples import CONFORMANCE as CONFORMANCE_EXAMPLE
 from gis.errors import InvalidParameter
 from layers.features import collection_extent, collections, get_collection, item, items
 from layers.params import DEFAULT_LIMIT, MAX_LIMIT, check_parameters, parse_items_query
@@ -37,7 +55,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
 
-def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+def _param(name: str, schema: dict[str, Any], description: str, **examples: Any) -> dict[str, Any]:
     return {
         "name": name,
         "in": "query",
@@ -46,21 +64,42 @@ def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
         "description": description,
         "style": "form",
         "explode": False,
+        "examples": param_examples(**examples),
     }
 
 
-_F = _param("f", {"type": "string", "enum": ["json", "html"]}, "Response format")
+_F = _param(
+    "f", {"type": "string", "enum": ["json", "html"]}, "Response format", html=("HTML", "html")
+)
+_F_JSON = _param("f", {"type": "string", "enum": ["json"]}, "Response format", json="json")
 _BBOX = {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}
 _LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}
 _ITEMS_PARAMETERS = [
     _F,
-    _param("bbox", _BBOX, "minx,miny,maxx,maxy in CRS84 (longitude, latitude)"),
-    _param("limit", _LIMIT, f"Features per page; larger values are clamped to {MAX_LIMIT}"),
-    _param("offset", {"type": "integer", "minimum": 0, "default": 0}, "Features skipped"),
+    _param(
+        "bbox",
+        _BBOX,
+        "minx,miny,maxx,maxy in CRS84 (longitude, latitude)",
+        community=("Around 西街社区", [87.292, 44.005, 87.307, 44.012]),
+    ),
+    _param(
+        "limit",
+        _LIMIT,
+        f"Features per page; larger values are clamped to {MAX_LIMIT}",
+        page=("10 a page", 10),
+    ),
+    _param(
+        "offset",
+        {"type": "integer", "minimum": 0, "default": 0},
+        "Features skipped",
+        second=("The second page of 10", 10),
+    ),
     _param(
         "datetime",
         {"type": "string"},
         "Grids: an instant or interval (RFC 3339, '..' open); default: the live grids",
+        instant=("The grids valid on 1 March 2024", "2024-03-01T00:00:00Z"),
+        interval=("Valid at some time since 2024", "2024-01-01T00:00:00Z/.."),
     ),
 ]
 
@@ -90,7 +129,12 @@ def _answer(fmt: str, document: dict[str, Any], media_type: str = JSON) -> Respo
     return JSONResponse(document, media_type=media_type)
 
 
-@router.get("", openapi_extra={"parameters": [_F]})
+@router.get(
+    "",
+    response_class=Response,
+    openapi_extra={"parameters": [_F]},
+    responses=ogc_ok(LANDING, "The landing page"),
+)
 def landing(request: Request) -> Response:
     """The landing page: links to the API definition, conformance and collections."""
     fmt, base = _format(request), _base(request)
@@ -103,7 +147,7 @@ def landing(request: Request) -> Response:
             "links": [
                 link(url(base, "/ogc"), "self", JSON, "This document"),
                 link(url(base, "/ogc", [("f", "html")]), "alternate", HTML, "This page as HTML"),
-                link(f"{base}/openapi.json", "service-desc", OPENAPI, "The API definition"),
+                link(url(base, "/ogc/api"), "service-desc", OPENAPI, "The API definition"),
                 link(url(base, "/ogc/conformance"), "conformance", JSON, "Conformance classes"),
                 link(url(base, "/ogc/collections"), "data", JSON, "The collections"),
             ],
@@ -111,7 +155,41 @@ def landing(request: Request) -> Response:
     )
 
 
-@router.get("/conformance", openapi_extra={"parameters": [_F]})
+@router.get(
+    "/api",
+    response_class=Response,
+    openapi_extra={"parameters": [_F_JSON]},
+    responses={
+        200: {
+            "description": "This API's OpenAPI 3.0 definition",
+            "content": {OPENAPI: {"schema": {"type": "object"}, "example": API_DEFINITION}},
+        }
+    },
+)
+def api_definition(request: Request) -> Response:
+    """The API definition as OpenAPI 3.0 (conformance class oas30); ``/openapi.json`` is
+    the same API in OpenAPI 3.1."""
+    check_parameters(request.query_params.keys(), ("f",))
+    f = request.query_params.get("f", "json")
+    if f != "json":
+        raise InvalidParameter(f"f={f!r}: the API definition is JSON only (f=json)")
+    return JSONResponse(_openapi30(request.app), media_type=OPENAPI)
+
+
+def _openapi30(app: FastAPI) -> dict[str, Any]:
+    """The app's OpenAPI document as 3.0, converted once per app."""
+    document: dict[str, Any] | None = getattr(app.state, "openapi30", None)
+    if document is None:
+        document = app.state.openapi30 = to_openapi30(app.openapi())
+    return document
+
+
+@router.get(
+    "/conformance",
+    response_class=Response,
+    openapi_extra={"parameters": [_F]},
+    responses=ogc_ok(CONFORMANCE_EXAMPLE, "The conformance classes"),
+)
 def conformance(request: Request) -> Response:
     """The conformance classes implemented."""
     fmt, base = _format(request), _base(request)
@@ -122,7 +200,12 @@ def conformance(request: Request) -> Response:
     return JSONResponse({"conformsTo": list(CONFORMANCE), "links": links})
 
 
-@router.get("/collections", openapi_extra={"parameters": [_F]})
+@router.get(
+    "/collections",
+    response_class=Response,
+    openapi_extra={"parameters": [_F]},
+    responses=ogc_ok(COLLECTIONS, "The collections"),
+)
 def list_collections(request: Request, session: SessionDep) -> Response:
     """Every collection with its extent."""
     fmt, base = _format(request), _base(request)
@@ -143,8 +226,15 @@ def list_collections(request: Request, session: SessionDep) -> Response:
     return JSONResponse({"collections": described, "links": links})
 
 
-@router.get("/collections/{collection_id}", openapi_extra={"parameters": [_F]})
-def describe_collection(collection_id: str, request: Request, session: SessionDep) -> Response:
+@router.get(
+    "/collections/{collection_id}",
+    response_class=Response,
+    openapi_extra={"parameters": [_F]},
+    responses=ogc_ok(COLLECTION, "The collection"),
+)
+def describe_collection(
+    collection_id: CollectionId, request: Request, session: SessionDep
+) -> Response:
     """One collection: title, links, extent."""
     fmt = _format(request)
     spec, _ = get_collection(collection_id)
@@ -154,10 +244,13 @@ def describe_collection(collection_id: str, request: Request, session: SessionDe
 
 @router.get(
     "/collections/{collection_id}/items",
+    response_class=Response,
     openapi_extra={"parameters": _ITEMS_PARAMETERS},
-    responses={200: {"content": {GEOJSON: {}}, "description": "A FeatureCollection"}},
+    responses=ogc_ok(ITEMS, "A FeatureCollection", GEOJSON),
 )
-def collection_items(collection_id: str, request: Request, session: SessionDep) -> Response:
+def collection_items(
+    collection_id: CollectionId, request: Request, session: SessionDep
+) -> Response:
     """Features, paged with ``limit``/``offset`` (``next``/``prev`` links), filtered by
     ``bbox``, ``datetime`` and the collection's properties (e.g. ``kind=unit``)."""
     spec, source = get_collection(collection_id)
@@ -179,11 +272,12 @@ def collection_items(collection_id: str, request: Request, session: SessionDep) 
 
 @router.get(
     "/collections/{collection_id}/items/{feature_id}",
+    response_class=Response,
     openapi_extra={"parameters": [_F]},
-    responses={200: {"content": {GEOJSON: {}}, "description": "A Feature"}},
+    responses=ogc_ok(ITEM, "A Feature", GEOJSON),
 )
 def collection_item(
-    collection_id: str, feature_id: str, request: Request, session: SessionDep
+    collection_id: CollectionId, feature_id: FeatureId, request: Request, session: SessionDep
 ) -> Response:
     """One feature by id (a grid by its code: the live version)."""
     fmt = _format(request)

@@ -11,8 +11,8 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, text
 
 import shapely
@@ -20,6 +20,17 @@ from shapely.geometry import shape
 
 from api.auth import WriterDep, check_plan_scope, check_scope
 from api.deps import EngineDep
+from api.openapi_examples import (
+    BODIES,
+    DIFF,
+    PLAN_GRIDS,
+    VALIDATION,
+    IfMatch,
+    PlanId,
+    json_ok,
+    param_examples,
+    plan,
+)
 from gis.edit.assign import move_assignment
 from gis.edit.edits import merge_grids, reshape_grid, split_grid
 from gis.edit.plans import PlanInfo, create_plan, discard_plan, get_plan, list_plans
@@ -31,7 +42,6 @@ from layers import invalidate_tiles
 __all__ = ["router"]
 
 router = APIRouter(prefix="/plans", tags=["plans"])
-IfMatch = Annotated[str | None, Header(description='The ETag you read, e.g. "plan-3-v2"')]
 ACTOR = "api"
 
 
@@ -49,6 +59,8 @@ class PlanOut(BaseModel):
 
 
 class NewPlan(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [BODIES["new_plan"]]})
+
     # 12-digit codes: anything else (a NUL, a lone surrogate) made PostgreSQL fail with 500
     communities: list[Annotated[str, Field(pattern=r"^[0-9]{12}$")]] = Field(
         min_length=1, examples=[["652301001001"]]
@@ -60,15 +72,21 @@ class NewPlan(BaseModel):
 
 
 class Split(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [BODIES["split"]]})
+
     grid: str
     line: dict[str, Any] = Field(description="GeoJSON LineString (lon/lat) across the grid")
 
 
 class Merge(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [BODIES["merge"]]})
+
     grids: list[str] = Field(min_length=2)
 
 
 class Reshape(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [BODIES["reshape"]]})
+
     grid: str
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon (lon/lat): the new outline")
     give_to: str | None = None
@@ -76,6 +94,8 @@ class Reshape(BaseModel):
 
 
 class Publish(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [BODIES["publish"]]})
+
     force_reason: str | None = Field(default=None, description="Publish despite errors, why")
 
 
@@ -100,7 +120,9 @@ def _geometry(data: dict[str, Any], what: str) -> shapely.Geometry:
         raise InvalidGeometry(f"{what}: not a GeoJSON geometry ({exc})") from None
 
 
-@router.post("", status_code=201, response_model=PlanOut)
+@router.post(
+    "", status_code=201, response_model=PlanOut, responses=json_ok(plan(), "The new draft", 201)
+)
 def create(body: NewPlan, engine: EngineDep, response: Response, caller: WriterDep) -> PlanOut:
     """A draft of the given communities, copied from their live grids (or ``as_of``).
     The author is the token's name."""
@@ -110,20 +132,29 @@ def create(body: NewPlan, engine: EngineDep, response: Response, caller: WriterD
     return _out(plan, response)
 
 
-@router.get("", response_model=list[PlanOut])
-def index(engine: EngineDep, status: str | None = None) -> list[PlanOut]:
+@router.get("", response_model=list[PlanOut], responses=json_ok([plan()], "The plans"))
+def index(
+    engine: EngineDep,
+    status: Annotated[
+        str | None, Query(openapi_examples=param_examples(drafts=("Drafts only", "draft")))
+    ] = None,
+) -> list[PlanOut]:
     with engine.connect() as conn:
         return [PlanOut(**p.__dict__) for p in list_plans(conn, status)]
 
 
-@router.get("/{plan_id}", response_model=PlanOut)
-def read(plan_id: int, engine: EngineDep, response: Response) -> PlanOut:
+@router.get("/{plan_id}", response_model=PlanOut, responses=json_ok(plan(2), "The plan"))
+def read(plan_id: PlanId, engine: EngineDep, response: Response) -> PlanOut:
     with engine.connect() as conn:
         return _out(get_plan(conn, plan_id), response)
 
 
-@router.get("/{plan_id}/grids")
-def grids(plan_id: int, engine: EngineDep) -> Response:
+@router.get(
+    "/{plan_id}/grids",
+    response_class=Response,
+    responses=json_ok(PLAN_GRIDS, "The draft's grids", media="application/geo+json"),
+)
+def grids(plan_id: PlanId, engine: EngineDep) -> Response:
     """The draft's grids as a GeoJSON FeatureCollection."""
     with engine.connect() as conn:
         get_plan(conn, plan_id)
@@ -141,16 +172,16 @@ def grids(plan_id: int, engine: EngineDep) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), media_type="application/geo+json")
 
 
-def _edit(engine: EngineDep, plan_id: int, response: Response, action: Any) -> PlanOut:
+def _edit(engine: EngineDep, plan_id: PlanId, response: Response, action: Any) -> PlanOut:
     with engine.begin() as conn:
         action(conn)
         plan = get_plan(conn, plan_id)
     return _out(plan, response)
 
 
-@router.post("/{plan_id}/split", response_model=PlanOut)
+@router.post("/{plan_id}/split", response_model=PlanOut, responses=json_ok(plan(2, grids=9)))
 def split(
-    plan_id: int,
+    plan_id: PlanId,
     body: Split,
     engine: EngineDep,
     response: Response,
@@ -168,9 +199,9 @@ def split(
     return _edit(engine, plan_id, response, act)
 
 
-@router.post("/{plan_id}/merge", response_model=PlanOut)
+@router.post("/{plan_id}/merge", response_model=PlanOut, responses=json_ok(plan(3, grids=7)))
 def merge(
-    plan_id: int,
+    plan_id: PlanId,
     body: Merge,
     engine: EngineDep,
     response: Response,
@@ -188,9 +219,9 @@ def merge(
     )
 
 
-@router.post("/{plan_id}/reshape", response_model=PlanOut)
+@router.post("/{plan_id}/reshape", response_model=PlanOut, responses=json_ok(plan(2)))
 def reshape(
-    plan_id: int,
+    plan_id: PlanId,
     body: Reshape,
     engine: EngineDep,
     response: Response,
@@ -211,8 +242,8 @@ def reshape(
     )
 
 
-@router.post("/{plan_id}/validate")
-def validate(plan_id: int, engine: EngineDep, caller: WriterDep) -> dict[str, Any]:
+@router.post("/{plan_id}/validate", responses=json_ok(VALIDATION, "The draft's audit"))
+def validate(plan_id: PlanId, engine: EngineDep, caller: WriterDep) -> dict[str, Any]:
     """The audit of the draft: the drawing rules of the default profile."""
     check_plan_scope(engine, caller, plan_id)
     with engine.connect() as conn, conn.begin():
@@ -227,15 +258,21 @@ def validate(plan_id: int, engine: EngineDep, caller: WriterDep) -> dict[str, An
     }
 
 
-@router.get("/{plan_id}/diff", response_model=PlanDiff)
-def diff(plan_id: int, engine: EngineDep) -> PlanDiff:
+@router.get("/{plan_id}/diff", response_model=PlanDiff, responses=json_ok(DIFF, "Draft vs live"))
+def diff(plan_id: PlanId, engine: EngineDep) -> PlanDiff:
     with engine.connect() as conn:
         return diff_plan(conn, plan_id)
 
 
-@router.post("/{plan_id}/publish", response_model=PlanOut)
+@router.post(
+    "/{plan_id}/publish",
+    response_model=PlanOut,
+    responses=json_ok(
+        plan(4, "published", published_at="2025-03-06T15:40:02.117503+08:00"), "Published"
+    ),
+)
 def publish(
-    plan_id: int,
+    plan_id: PlanId,
     engine: EngineDep,
     response: Response,
     caller: WriterDep,
@@ -252,9 +289,9 @@ def publish(
     return _out(plan, response)
 
 
-@router.delete("/{plan_id}", response_model=PlanOut)
+@router.delete("/{plan_id}", response_model=PlanOut, responses=json_ok(plan(3, "discarded")))
 def discard(
-    plan_id: int,
+    plan_id: PlanId,
     engine: EngineDep,
     response: Response,
     caller: WriterDep,
@@ -268,6 +305,8 @@ def discard(
 
 
 class Carve(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [BODIES["carve"]]})
+
     community: str
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon (lon/lat) of the new grid")
     kind: str = Field(default="unit", description="unit or organization")
@@ -275,22 +314,28 @@ class Carve(BaseModel):
 
 
 class Retire(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [BODIES["retire"]]})
+
     grid: str
     give_to: str | None = None
 
 
 class Renumber(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [BODIES["renumber"]]})
+
     community: str
 
 
 class MoveBuilding(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [BODIES["move_building"]]})
+
     building: int
     to_grid: str
 
 
-@router.post("/{plan_id}/carve", response_model=PlanOut)
+@router.post("/{plan_id}/carve", response_model=PlanOut, responses=json_ok(plan(2, grids=9)))
 def carve(
-    plan_id: int,
+    plan_id: PlanId,
     body: Carve,
     engine: EngineDep,
     response: Response,
@@ -311,9 +356,9 @@ def carve(
     )
 
 
-@router.post("/{plan_id}/retire", response_model=PlanOut)
+@router.post("/{plan_id}/retire", response_model=PlanOut, responses=json_ok(plan(2, grids=7)))
 def retire(
-    plan_id: int,
+    plan_id: PlanId,
     body: Retire,
     engine: EngineDep,
     response: Response,
@@ -331,9 +376,9 @@ def retire(
     )
 
 
-@router.post("/{plan_id}/renumber", response_model=PlanOut)
+@router.post("/{plan_id}/renumber", response_model=PlanOut, responses=json_ok(plan(2)))
 def renumber(
-    plan_id: int,
+    plan_id: PlanId,
     body: Renumber,
     engine: EngineDep,
     response: Response,
@@ -351,9 +396,9 @@ def renumber(
     )
 
 
-@router.post("/{plan_id}/move-building", response_model=PlanOut)
+@router.post("/{plan_id}/move-building", response_model=PlanOut, responses=json_ok(plan(2)))
 def move(
-    plan_id: int,
+    plan_id: PlanId,
     body: MoveBuilding,
     engine: EngineDep,
     response: Response,
@@ -374,14 +419,16 @@ def move(
 
 
 class MoveAssignment(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [BODIES["move"]]})
+
     entity: str = Field(description="organization or police_post")
     key: str = Field(description="the organization's id or the post's code")
     to_grid: str
 
 
-@router.post("/{plan_id}/move", response_model=PlanOut)
+@router.post("/{plan_id}/move", response_model=PlanOut, responses=json_ok(plan(2)))
 def move_assigned(
-    plan_id: int,
+    plan_id: PlanId,
     body: MoveAssignment,
     engine: EngineDep,
     response: Response,

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 
 import gis
 from api.deps import SessionDep
+from api.openapi_examples import PlanPageId
 from api.routers.pages import _templates
 from gis.edit.plans import get_plan, list_plans
 from gis.errors import NotFound
@@ -39,7 +40,7 @@ def plans_page(session: SessionDep) -> HTMLResponse:
     response_class=HTMLResponse,
     responses={404: {"content": {"text/html": {}}, "description": "No such plan"}},
 )
-def plan_page(plan_id: str, session: SessionDep) -> HTMLResponse:
+def plan_page(plan_id: PlanPageId, session: SessionDep) -> HTMLResponse:
     """The Redraw page of a plan: its draft grids, validation, diff and publish button."""
     try:  # a plan id is a bigint: anything else names no plan
         plan = (

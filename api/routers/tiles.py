@@ -7,10 +7,13 @@ hit|miss``. Coordinates out of range are a 400 problem+json.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import SessionDep
+from api.openapi_examples import TILEJSON, LayerId, file_ok, json_ok, param_examples
 from layers.features import collection_extent, get_collection
 from layers.tiles import MAX_ZOOM, cached_tile, check_tile, get_tile_settings, render_tile
 
@@ -19,6 +22,16 @@ __all__ = ["MVT", "router"]
 MVT = "application/vnd.mapbox-vector-tile"
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
+
+# tile 13/6082/2979 holds the grids of street 652301001000
+Z = Annotated[str, Path(description="Zoom, 0–24", openapi_examples=param_examples(z13="13"))]
+X = Annotated[
+    str, Path(description="Column, 0 … 2^z − 1", openapi_examples=param_examples(x="6082"))
+]
+Y = Annotated[
+    str,
+    Path(description="Row from the north, 0 … 2^z − 1", openapi_examples=param_examples(y="2979")),
+]
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
@@ -32,12 +45,15 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     "/{layer_id}/{z}/{x}/{y}.mvt",
     response_class=Response,
     responses={
-        200: {"content": {MVT: {}}, "description": "A Mapbox Vector Tile"},
+        **file_ok(
+            "A Mapbox Vector Tile",
+            {MVT: ("Grids of street 652301001000 at zoom 13", "/tiles/grids/13/6082/2979.mvt")},
+        ),
         204: {"description": "An empty tile"},
         304: {"description": "Not modified (If-None-Match)"},
     },
 )
-def tile(layer_id: str, z: str, x: str, y: str, request: Request, session: SessionDep) -> Response:
+def tile(layer_id: LayerId, z: Z, x: X, y: Y, request: Request, session: SessionDep) -> Response:
     """The layer's tile z/x/y (web mercator, XYZ scheme: y = 0 at the north)."""
     spec, _ = get_collection(layer_id)
     zi, xi, yi = check_tile(z, x, y)
@@ -54,8 +70,8 @@ def tile(layer_id: str, z: str, x: str, y: str, request: Request, session: Sessi
     return Response(content=found.data, media_type=MVT, headers=headers)
 
 
-@router.get("/{layer_id}.json")
-def tilejson(layer_id: str, request: Request, session: SessionDep) -> JSONResponse:
+@router.get("/{layer_id}.json", responses=json_ok(TILEJSON, "TileJSON 3.0"))
+def tilejson(layer_id: LayerId, request: Request, session: SessionDep) -> JSONResponse:
     """TileJSON 3.0 of the layer's vector tiles (bounds from its live features)."""
     spec, source = get_collection(layer_id)
     extent = collection_extent(session, spec.id)
