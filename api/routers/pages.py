@@ -66,8 +66,11 @@ def index(session: SessionDep) -> HTMLResponse:
 
 @router.get("/map", response_class=HTMLResponse)
 def prefecture_map(session: SessionDep) -> HTMLResponse:
-    """The prefecture map: roads, grids by kind, communities, streets, police posts."""
-    return HTMLResponse(render_page(session, PREFECTURE_MAP))
+    """The prefecture map: roads, buildings and grids by kind (vector tiles), communities,
+    streets, police posts."""
+    html = render_page(session, PREFECTURE_MAP)
+    assert html is not None  # no region asked: never unknown
+    return HTMLResponse(html)
 
 
 def _not_found(what: str) -> HTMLResponse:
