@@ -158,6 +158,14 @@ def build_map(
     root = m.get_root()
     assert isinstance(root, Figure)
     root.title = f"{title_zh} {title_en} · gridgov"
+    if extent is not None:
+        # Room for the title and tools on the left, the layers and legend on the right.
+        # Fitted before any layer is added: vector tiles are requested for this view only.
+        m.fit_bounds(
+            [[extent.miny, extent.minx], [extent.maxy, extent.maxx]],
+            padding_top_left=(60, 30),
+            padding_bottom_right=(240, 30),
+        )
     PageStyle(title_zh, title_en).add_to(m)
     _add_basemap(m, basemap, tianditu_key)
     fetched: dict[str, FetchedLayer] = {}
@@ -184,12 +192,5 @@ def build_map(
         secondary_area_unit="hectares",
     ).add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
-    if extent is not None:
-        # Room for the title and tools on the left, the layers and legend on the right.
-        m.fit_bounds(
-            [[extent.miny, extent.minx], [extent.maxy, extent.maxx]],
-            padding_top_left=(60, 30),
-            padding_bottom_right=(240, 30),
-        )
     localise_assets(m)
     return m

@@ -58,12 +58,11 @@ def page_bbox(extent: BBox) -> str:
 
 def _url(layer_id: str, region: str | None, extent: BBox | None) -> str:
     """Where a page fetches a layer: the layer's own URL (the audit's findings), else its
-    GeoJSON in the region's bbox (streets, and every layer of a page without a region,
-    whole)."""
+    GeoJSON in the region's bbox (whole on a page without a region)."""
     spec = page_layer(layer_id)
     if spec.url is not None and region is not None:
         return spec.url.format(region=quote(region))
-    if extent is None or layer_id == "streets":
+    if extent is None:
         return geojson_url(layer_id)
     return f"{geojson_url(layer_id)}?bbox={page_bbox(extent)}"
 
