@@ -220,7 +220,8 @@ def _panel(report: AuditReport, page: RegionPage, region_name: str) -> str:
         f"<h4>{escape(region_name)} · {bilingual('审计', 'Audit')}</h4>{score}"
         f"<table><tr><th></th><th>{bilingual('错误', 'Errors')}</th>"
         f"<th>{bilingual('警告', 'Warnings')}</th></tr>{''.join(rows)}</table>"
-        f'<div style="margin-top:4px"><a href="/">{bilingual("首页", "Home")}</a> · {links}</div>'
+        f'<div class="gg-panel-links" style="margin-top:4px">'
+        f'<a href="/">{bilingual("首页", "Home")}</a> · {links}</div>'
     )
 
 

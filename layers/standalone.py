@@ -130,7 +130,9 @@ def standalone_html(
     page = _LINK.sub(lambda m: _styles(assets, m.group(1)), page)
     if "/assets/" in re.sub(r"<script>.*?</script>|<style>.*?</style>", "", page, flags=re.S):
         raise InvalidInput("the page refers to an /assets/ file that could not be inlined")
-    page = page.replace("</head>", _embedded(data) + "\n</head>", 1)
+    # links to the server's other pages lead nowhere from a file
+    offline = "<style>.gg-panel-links { display: none; }</style>"
+    page = page.replace("</head>", _embedded(data) + offline + "\n</head>", 1)
     size = len(page.encode("utf-8"))
     if size > MAX_BYTES:
         raise _too_big(size, data, layers)

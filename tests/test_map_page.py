@@ -158,3 +158,15 @@ def test_tianditu_needs_a_key() -> None:
     html = m.get_root().render()
     assert "tianditu.gov.cn/vec_w/wmts" in html
     assert "tk=k" in html
+
+
+def test_a_layer_served_as_tiles_needs_a_source() -> None:
+    from dataclasses import replace
+
+    from layers.catalogue import COMPLIANCE, GRIDS
+
+    assert GRIDS.served_as == "tiles"
+    with pytest.raises(ValueError, match="served as tiles needs a source"):
+        replace(GRIDS, source=None)
+    with pytest.raises(ValueError, match="served as tiles needs a source"):
+        replace(COMPLIANCE, served_as="tiles")  # fetched from the audit: no tiles
