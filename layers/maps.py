@@ -210,7 +210,12 @@ def _panel(report: AuditReport, page: RegionPage, region_name: str) -> str:
             f"<td{warn}>{rule.warnings}</td></tr>"
         )
     top = next((r for r in report.rollup if r.code == report.region), None)
-    score = f"<div>{bilingual('合规度', 'Compliance')}: <b>{top.score:.0%}</b></div>" if top else ""
+    label = (
+        bilingual("合规度", "Compliance")
+        if set(page.rules) == set(RULE_LABELS)
+        else bilingual("本页规则合规度", "Compliance with this page's rules")
+    )
+    score = f"<div>{label}: <b>{top.score:.0%}</b></div>" if top else ""
     links = " · ".join(
         f'<a href="{p.path(report.region)}">{bilingual(p.title_zh, p.title_en)}</a>'
         for p in (COVERAGE_PAGE, POLICE_PAGE, WORKLOAD_PAGE)
@@ -242,7 +247,8 @@ def render_region_page(
             else s
             for s in specs
         )
-    report = run_audit(engine, region, default_profile())
+    # only the rules the panel shows (a street's full audit takes 4-8 times as long)
+    report = run_audit(engine, region, default_profile().only(*page.rules))
     server = get_settings().server
     m = build_map(
         specs,
