@@ -13,7 +13,7 @@ Target: under 3 s each (a benchmark, not a test: it prints the figures against t
 target).
 
     .venv/bin/python bench/pages.py
-    .venv/bin/python bench/pages.py --street 652301002000
+    .venv/bin/python bench/pages.py --street 652301002000 --pages coverage
 """
 
 from __future__ import annotations
@@ -76,6 +76,9 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=10)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--street", default="652301001000")
+    parser.add_argument(
+        "--pages", nargs="+", choices=("coverage", "overview"), default=["coverage", "overview"]
+    )
     args = parser.parse_args()
     engine = database(bring_up(say=lambda _m: None), args.scale, args.seed)
     url = engine.url.render_as_string(hide_password=False)
@@ -84,6 +87,7 @@ def main() -> None:
         (f"coverage of street {args.street}", COVERAGE_PAGE.path(args.street), COVERAGE_PAGE),
         (f"overview of the scale-{args.scale} prefecture", "/map/overview", OVERVIEW_PAGE),
     ]
+    pages = [p for p in pages if p[2].name in args.pages]
     print(f"{'page':<40} {'visit':>5} {'HTML s':>7} {'idle s':>7}  target {TARGET_S:.0f} s  layers")
     with serve(url, timeout=120.0) as base, open_browser(width=1400, height=900) as browser:
         for title, path, page in pages:
