@@ -147,6 +147,12 @@ def build_map(
     ``language_switch`` adds the Chinese/English button (Chinese first); ``search_layer``
     is the layer searched by name (a GeoJSON layer: tiles cannot be searched).
     """
+    served = [spec.served_as for spec in specs]
+    if "tiles" in served and "geojson" in served[: len(served) - served[::-1].index("tiles")]:
+        raise ValueError(  # a tile layer's canvas would take the clicks of those below it
+            "layers served as tiles must be drawn below the GeoJSON ones: "
+            + ", ".join(f"{s.id} ({s.served_as})" for s in specs)
+        )
     m = folium.Map(
         location=DEFAULT_CENTRE,
         zoom_start=10,

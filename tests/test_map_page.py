@@ -170,3 +170,11 @@ def test_a_layer_served_as_tiles_needs_a_source() -> None:
         replace(GRIDS, source=None)
     with pytest.raises(ValueError, match="served as tiles needs a source"):
         replace(COMPLIANCE, served_as="tiles")  # fetched from the audit: no tiles
+
+
+def test_tiled_layers_go_below_the_geojson_ones() -> None:
+    specs = layers("grids", "communities")  # grids (tiles) under communities: fine
+    assert [s.served_as for s in specs] == ["tiles", "geojson"]
+    build_map(specs, title_zh="图", title_en="Map", extent=None)
+    with pytest.raises(ValueError, match="below the GeoJSON ones"):
+        build_map(specs[::-1], title_zh="图", title_en="Map", extent=None)
