@@ -8,9 +8,18 @@ the server serves only the folders listed in :data:`ASSET_DIRS`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 
-__all__ = ["ASSET_DIRS", "ASSET_PREFIX", "LOCAL_CSS", "LOCAL_JS", "asset_url"]
+__all__ = [
+    "ASSET_DIRS",
+    "ASSET_PREFIX",
+    "LOCAL_CSS",
+    "LOCAL_JS",
+    "VECTORGRID_JS",
+    "asset_file",
+    "asset_url",
+]
 
 ASSET_PREFIX = "/assets"
 
@@ -24,6 +33,7 @@ ASSET_DIRS: Mapping[str, str] = MappingProxyType(
         "leaflet.awesome-markers": "leaflet.awesome-markers/dist",
         "fontawesome": "@fortawesome/fontawesome-free",
         "leaflet-geoman": "@geoman-io/leaflet-geoman-free/dist",
+        "leaflet.vectorgrid": "leaflet.vectorgrid/dist",
     }
 )
 
@@ -34,6 +44,18 @@ def asset_url(package: str, path: str) -> str:
         raise KeyError(f"{package!r} is not a served asset package: {sorted(ASSET_DIRS)}")
     return f"{ASSET_PREFIX}/{package}/{path}"
 
+
+def asset_file(root: Path, url: str) -> Path:
+    """The file under ``root`` (the ``node_modules`` folder) served at ``url``
+    (``/assets/<package>/<path>``); :class:`KeyError` for a URL that is not an asset."""
+    package, _, path = url.removeprefix(ASSET_PREFIX + "/").partition("/")
+    if not url.startswith(ASSET_PREFIX + "/") or package not in ASSET_DIRS or ".." in path:
+        raise KeyError(f"{url!r} is not a served asset")
+    return root / ASSET_DIRS[package] / path
+
+
+#: Leaflet.VectorGrid (with its protobuf decoder), for the layers served as tiles.
+VECTORGRID_JS = asset_url("leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js")
 
 #: Folium resource name → local URL; ``None`` drops the resource (not needed by gridgov's
 #: pages: no Bootstrap widgets, no jQuery ajax, no glyphicons, no rotated icons).

@@ -48,6 +48,7 @@ ROADS = LayerSpec(
         ),
     ),
     popup=(_NAME, PopupField("road_class", "等级", "Class")),
+    served_as="tiles",
     source=queries.ROADS_SOURCE,
     filterable=("road_class",),
 )
@@ -78,6 +79,7 @@ GRIDS = LayerSpec(
         _HOUSEHOLDS,
         _POPULATION,
     ),
+    served_as="tiles",
     source=queries.GRIDS_SOURCE,
     filterable=_GRID_FILTERS,
     description="Live management grids of every kind; ?datetime= gives the versions valid then.",
@@ -155,6 +157,7 @@ BUILDINGS = LayerSpec(
     style=StyleSpec(stroke="#8a8a8a", weight=0.5, fill="#c9c3b8", fill_opacity=0.8),
     min_zoom=15,
     popup=(PopupField("use", "用途", "Use"), _HOUSEHOLDS, _POPULATION),
+    served_as="tiles",
     source=queries.BUILDINGS_SOURCE,
     filterable=("use",),
 )
@@ -194,6 +197,7 @@ GRID_STATUS = replace(
     sql=queries.bbox_sql(queries.GRID_STATUS_SOURCE),
     style=replace(GRIDS.style, fill_opacity=0.35),
     popup=_GRID_STATUS_POPUP,
+    served_as="geojson",  # a region's grids: few, clicked, searched, styled per page
     source=queries.GRID_STATUS_SOURCE,
     filterable=("code", "kind", "community_code", "post_class"),
     description="Live grids with their households, workers and police posts.",

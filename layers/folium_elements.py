@@ -17,7 +17,7 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
 
-from layers.assets import asset_url
+from layers.assets import VECTORGRID_JS, asset_url
 from layers.spec import LayerSpec, StyleSpec
 
 __all__ = [
@@ -72,25 +72,33 @@ def style_config(spec: LayerSpec) -> dict[str, Any]:
     }
 
 
-class FetchedLayer(Layer):
-    """A catalogue layer: an empty ``L.geoJson`` in its own pane, filled from ``url``."""
+class FetchedLayer(JSCSSMixin, Layer):
+    """A catalogue layer in its own pane: an empty ``L.geoJson`` filled from ``url``, or,
+    for a layer served as tiles, a Leaflet.VectorGrid layer of ``tile_url`` (``url``, its
+    GeoJSON, is what a standalone file embeds instead)."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = gridgovLayer(
+        var {{ this.get_name() }} = {{ this.function }}(
             {{ this._parent.get_name() }}, {{ this.config|tojson }});
         {% endmacro %}
         """
     )
+    default_js: list[tuple[str, str]] = []  # noqa: RUF012 (folium reads it per instance)
 
-    def __init__(self, spec: LayerSpec, url: str, z_index: int) -> None:
+    def __init__(self, spec: LayerSpec, url: str, z_index: int, tile_url: str) -> None:
         super().__init__(name=spec.title, overlay=True, control=True, show=spec.shown)
         self._name = "GridgovLayer"
         self.spec = spec
+        tiled = spec.served_as == "tiles"
+        self.function = "gridgovTileLayer" if tiled else "gridgovLayer"
+        if tiled:
+            self.default_js = [("leaflet_vectorgrid_js", VECTORGRID_JS)]
         self.config = {
             "id": spec.id,
-            "url": url,
+            "url": tile_url if tiled else url,
+            "geojson": url,
             "title": spec.title,
             "titleZh": spec.title_zh,
             "titleEn": spec.title_en,

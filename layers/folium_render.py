@@ -27,7 +27,14 @@ from layers.folium_elements import (
 from layers.queries import BBox
 from layers.spec import LayerSpec
 
-__all__ = ["DEFAULT_CENTRE", "MapPage", "build_map", "geojson_url", "localise_assets"]
+__all__ = [
+    "DEFAULT_CENTRE",
+    "MapPage",
+    "build_map",
+    "geojson_url",
+    "localise_assets",
+    "tile_url",
+]
 
 #: Where the map opens when there is no data yet (Changji, Xinjiang).
 DEFAULT_CENTRE = (44.01, 87.30)
@@ -52,6 +59,11 @@ class MapPage:
 def geojson_url(layer_id: str) -> str:
     """Where the page fetches a layer's features."""
     return f"/layers/{layer_id}.geojson"
+
+
+def tile_url(layer_id: str) -> str:
+    """The URL template of a layer's vector tiles (Leaflet's ``{z}/{x}/{y}``)."""
+    return f"/tiles/{layer_id}/{{z}}/{{x}}/{{y}}.mvt"
 
 
 def _add_basemap(m: folium.Map, basemap: str, tianditu_key: str | None) -> None:
@@ -130,9 +142,17 @@ def build_map(
 ) -> folium.Map:
     """A map drawing ``specs`` (bottom to top), fitted on ``extent``.
 
-    ``panel_html`` is shown in a box bottom left; ``language_switch`` adds the
-    Chinese/English button (Chinese first); ``search_layer`` is the layer searched by name.
+    ``url_for`` gives the GeoJSON URL of a layer (for a layer served as tiles, what a
+    standalone file embeds). ``panel_html`` is shown in a box bottom left;
+    ``language_switch`` adds the Chinese/English button (Chinese first); ``search_layer``
+    is the layer searched by name (a GeoJSON layer: tiles cannot be searched).
     """
+    served = [spec.served_as for spec in specs]
+    if "tiles" in served and "geojson" in served[: len(served) - served[::-1].index("tiles")]:
+        raise ValueError(  # a tile layer's canvas would take the clicks of those below it
+            "layers served as tiles must be drawn below the GeoJSON ones: "
+            + ", ".join(f"{s.id} ({s.served_as})" for s in specs)
+        )
     m = folium.Map(
         location=DEFAULT_CENTRE,
         zoom_start=10,
@@ -144,16 +164,24 @@ def build_map(
     root = m.get_root()
     assert isinstance(root, Figure)
     root.title = f"{title_zh} {title_en} · gridgov"
+    if extent is not None:
+        # Room for the title and tools on the left, the layers and legend on the right.
+        # Fitted before any layer is added: vector tiles are requested for this view only.
+        m.fit_bounds(
+            [[extent.miny, extent.minx], [extent.maxy, extent.maxx]],
+            padding_top_left=(60, 30),
+            padding_bottom_right=(240, 30),
+        )
     PageStyle(title_zh, title_en).add_to(m)
     _add_basemap(m, basemap, tianditu_key)
     fetched: dict[str, FetchedLayer] = {}
     for order, spec in enumerate(specs):
         z_index = (600 if spec.geometry_type == "point" else 400) + order
-        layer = FetchedLayer(spec, url_for(spec.id), z_index)
+        layer = FetchedLayer(spec, url_for(spec.id), z_index, tile_url(spec.id))
         layer.add_to(m)
         fetched[spec.id] = layer
     Legend(specs, "图例", "Legend").add_to(m)
-    if search_layer in fetched:
+    if search_layer in fetched and fetched[search_layer].spec.served_as == "geojson":
         GridSearch(fetched[search_layer], "搜索网格 Search grids").add_to(m)
     if panel_html is not None:
         InfoPanel(panel_html).add_to(m)
@@ -170,12 +198,5 @@ def build_map(
         secondary_area_unit="hectares",
     ).add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
-    if extent is not None:
-        # Room for the title and tools on the left, the layers and legend on the right.
-        m.fit_bounds(
-            [[extent.miny, extent.minx], [extent.maxy, extent.maxx]],
-            padding_top_left=(60, 30),
-            padding_bottom_right=(240, 30),
-        )
     localise_assets(m)
     return m

@@ -18,7 +18,7 @@ from gis.settings import get_settings
 from layers.catalogue import layers, page_layer
 from layers.folium_elements import bilingual
 from layers.folium_render import MapPage, build_map, geojson_url
-from layers.queries import region_bounds, region_extent
+from layers.queries import BBox, region_bounds, region_extent
 
 __all__ = [
     "COVERAGE_PAGE",
@@ -29,6 +29,8 @@ __all__ = [
     "REGION_PAGES",
     "WORKLOAD_PAGE",
     "RegionPage",
+    "layer_urls",
+    "page_bbox",
     "render_page",
     "render_region_page",
     "top_region",
@@ -38,23 +40,67 @@ PREFECTURE_MAP = MapPage(
     path="/map",
     title_zh="网格治理总图",
     title_en="Grid governance map",
-    layer_ids=("roads", "grids", "communities", "streets", "police_posts"),
+    layer_ids=("roads", "buildings", "grids", "communities", "streets", "police_posts"),
 )
 
 #: Every map page by path, in the order the index lists them.
 MAPS: Mapping[str, MapPage] = MappingProxyType({PREFECTURE_MAP.path: PREFECTURE_MAP})
 
 
-def render_page(session: Session, page: MapPage) -> str:
-    """The page's HTML: the map fitted on the regions' extent, basemap from the settings."""
+def page_bbox(extent: BBox) -> str:
+    """The ``bbox`` a page asks its layers for: the region's extent and a small margin."""
+    margin = 0.002
+    return (
+        f"{extent.minx - margin:.6f},{extent.miny - margin:.6f},"
+        f"{extent.maxx + margin:.6f},{extent.maxy + margin:.6f}"
+    )
+
+
+def _url(layer_id: str, region: str | None, extent: BBox | None) -> str:
+    """Where a page fetches a layer: the layer's own URL (the audit's findings), else its
+    GeoJSON in the region's bbox (whole on a page without a region)."""
+    spec = page_layer(layer_id)
+    if spec.url is not None and region is not None:
+        return spec.url.format(region=quote(region))
+    if extent is None:
+        return geojson_url(layer_id)
+    return f"{geojson_url(layer_id)}?bbox={page_bbox(extent)}"
+
+
+def layer_urls(
+    session: Session, page: MapPage | RegionPage, region: str | None = None
+) -> dict[str, str] | None:
+    """Each layer's data URL on the page (of ``region``); ``None`` for an unknown region.
+
+    The prefecture map without a region fetches its GeoJSON layers whole.
+    """
+    extent = None
+    if region is not None:
+        found = region_bounds(session, region)
+        if found is None:
+            return None
+        extent = found[2]
+    return {i: _url(i, region, extent) for i in page.layer_ids}
+
+
+def render_page(session: Session, page: MapPage, region: str | None = None) -> str | None:
+    """The page's HTML: the map fitted on the regions' extent (or on ``region``, its
+    layers limited to the region's bbox), basemap from the settings; ``None`` when there
+    is no such region."""
+    urls = layer_urls(session, page, region)
+    if urls is None:
+        return None
+    found = region_bounds(session, region) if region is not None else None
     server = get_settings().server
     m = build_map(
         layers(*page.layer_ids),
-        title_zh=page.title_zh,
-        title_en=page.title_en,
-        extent=region_extent(session),
+        title_zh=page.title_zh if found is None else f"{page.title_zh} · {found[0]}",
+        title_en=page.title_en if found is None else f"{page.title_en} · {region}",
+        extent=region_extent(session) if found is None else found[2],
         basemap=server.basemap,
         tianditu_key=server.tianditu_key,
+        url_for=urls.__getitem__,
+        search_layer="communities",  # the grids are tiles
     )
     return str(m.get_root().render())
 
@@ -164,7 +210,12 @@ def _panel(report: AuditReport, page: RegionPage, region_name: str) -> str:
             f"<td{warn}>{rule.warnings}</td></tr>"
         )
     top = next((r for r in report.rollup if r.code == report.region), None)
-    score = f"<div>{bilingual('合规度', 'Compliance')}: <b>{top.score:.0%}</b></div>" if top else ""
+    label = (
+        bilingual("合规度", "Compliance")
+        if set(page.rules) == set(RULE_LABELS)
+        else bilingual("本页规则合规度", "Compliance with this page's rules")
+    )
+    score = f"<div>{label}: <b>{top.score:.0%}</b></div>" if top else ""
     links = " · ".join(
         f'<a href="{p.path(report.region)}">{bilingual(p.title_zh, p.title_en)}</a>'
         for p in (COVERAGE_PAGE, POLICE_PAGE, WORKLOAD_PAGE)
@@ -174,7 +225,8 @@ def _panel(report: AuditReport, page: RegionPage, region_name: str) -> str:
         f"<h4>{escape(region_name)} · {bilingual('审计', 'Audit')}</h4>{score}"
         f"<table><tr><th></th><th>{bilingual('错误', 'Errors')}</th>"
         f"<th>{bilingual('警告', 'Warnings')}</th></tr>{''.join(rows)}</table>"
-        f'<div style="margin-top:4px"><a href="/">{bilingual("首页", "Home")}</a> · {links}</div>'
+        f'<div class="gg-panel-links" style="margin-top:4px">'
+        f'<a href="/">{bilingual("首页", "Home")}</a> · {links}</div>'
     )
 
 
@@ -186,20 +238,7 @@ def render_region_page(
     if found is None:
         return None
     name, _level, extent = found
-    margin = 0.002
-    bbox = (
-        f"{extent.minx - margin:.6f},{extent.miny - margin:.6f},"
-        f"{extent.maxx + margin:.6f},{extent.maxy + margin:.6f}"
-    )
-
-    def url_for(layer_id: str) -> str:
-        spec = page_layer(layer_id)
-        if spec.url is not None:
-            return spec.url.format(region=quote(region))
-        if layer_id == "streets":
-            return geojson_url(layer_id)
-        return f"{geojson_url(layer_id)}?bbox={bbox}"
-
+    urls = {i: _url(i, region, extent) for i in page.layer_ids}
     specs = tuple(page_layer(i) for i in page.layer_ids)
     if page is POLICE_PAGE:  # the posts' names matter here at every zoom
         specs = tuple(
@@ -208,7 +247,8 @@ def render_region_page(
             else s
             for s in specs
         )
-    report = run_audit(engine, region, default_profile())
+    # only the rules the panel shows (a street's full audit takes 4-8 times as long)
+    report = run_audit(engine, region, default_profile().only(*page.rules))
     server = get_settings().server
     m = build_map(
         specs,
@@ -217,7 +257,7 @@ def render_region_page(
         extent=extent,
         basemap=server.basemap,
         tianditu_key=server.tianditu_key,
-        url_for=url_for,
+        url_for=urls.__getitem__,
         panel_html=_panel(report, page, name),
         language_switch=True,
         search_layer=page.search_layer,

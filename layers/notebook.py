@@ -27,7 +27,7 @@ from branca.element import Element
 
 from gis.errors import NotFound
 from gis.settings import get_settings
-from layers.assets import ASSET_DIRS, ASSET_PREFIX
+from layers.assets import ASSET_DIRS, ASSET_PREFIX, asset_file
 from layers.catalogue import layers
 from layers.folium_elements import MARKER_COLOURS, Legend, PageStyle, style_config
 from layers.folium_render import localise_assets
@@ -136,8 +136,7 @@ def _walk(element: Element) -> Iterator[Element]:
 
 
 def _data_uri(url: str, root: Path, media_type: str) -> str:
-    package, _, path = url.removeprefix(ASSET_PREFIX + "/").partition("/")
-    payload = (root / ASSET_DIRS[package] / path).read_bytes()
+    payload = asset_file(root, url).read_bytes()
     return f"data:{media_type};base64,{base64.b64encode(payload).decode('ascii')}"
 
 

@@ -157,6 +157,10 @@ class LayerSpec:
     ``url``, a template with ``{region}``, is where a page fetches a layer computed by
     another endpoint (the audit's findings) instead of ``/layers/{id}.geojson``; ``link``,
     a template with ``{code}``, is the page a click on a feature opens.
+    ``served_as`` says how pages load it: ``"geojson"`` (fetched once, by the page's bbox)
+    or ``"tiles"`` (vector tiles from ``/tiles/{id}/{z}/{x}/{y}.mvt``, drawn on canvas by
+    Leaflet.VectorGrid: for the biggest layers; needs a ``source``, and no ``url``,
+    ``link``, ``label`` or hatching, which tiles cannot carry).
     """
 
     id: str
@@ -170,7 +174,7 @@ class LayerSpec:
     min_zoom: int = 0
     max_zoom: int = 22
     shown: bool = True
-    served_as: Literal["geojson"] = "geojson"
+    served_as: Literal["geojson", "tiles"] = "geojson"
     source: Source | None = None
     filterable: tuple[str, ...] = ()
     description: str = ""
@@ -184,6 +188,16 @@ class LayerSpec:
             raise ValueError(f"layer {self.id}: min_zoom {self.min_zoom} > max_zoom")
         if self.style.by and not self.style.categories:
             raise ValueError(f"layer {self.id}: style.by={self.style.by!r} needs categories")
+        if self.served_as == "tiles" and (
+            self.source is None
+            or self.url is not None
+            or self.link is not None
+            or self.style.label is not None
+            or self.style.hatch
+        ):
+            raise ValueError(
+                f"layer {self.id}: served as tiles needs a source, and no url, link, label or hatch"
+            )
         names = {name for name, _ in self.source.columns} if self.source else set()
         for name in self.filterable:
             if name not in names:

@@ -19,13 +19,6 @@ from api.app import create_app
 
 OAS30 = "application/vnd.oai.openapi+json;version=3.0"
 METHODS = ("get", "put", "post", "delete", "patch")
-#: parameters declared in api/routers/pages.py, which does not give examples yet
-#: (annotate them with ``api.openapi_examples.Region`` to drop them from here)
-PAGES_WITHOUT_PARAMETER_EXAMPLES = {
-    "/map/coverage/{region}",
-    "/map/police/{region}",
-    "/map/workload/{region}",
-}
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +102,6 @@ def test_every_parameter_and_body_has_examples(document: dict[str, Any]) -> None
         for parameter in operation.get("parameters", []):
             where = f"{name} parameter {parameter['name']}"
             examples = _examples(parameter)
-            if not examples and name.split(" ", 1)[1] in PAGES_WITHOUT_PARAMETER_EXAMPLES:
-                continue
             assert examples, f"{where}: no example"
             for label, value in examples:
                 _check(document, parameter["schema"], value, f"{where} {label}")

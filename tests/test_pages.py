@@ -16,10 +16,18 @@ from playwright.sync_api import Page
 from sqlalchemy import Engine
 
 from layers.catalogue import GRID_POSTS
-from layers.maps import COVERAGE_PAGE, OVERVIEW_PAGE, POLICE_PAGE, WORKLOAD_PAGE, RegionPage
+from layers.maps import (
+    COVERAGE_PAGE,
+    MAPS,
+    OVERVIEW_PAGE,
+    POLICE_PAGE,
+    REGION_PAGES,
+    WORKLOAD_PAGE,
+    RegionPage,
+)
+from layers.standalone import MAX_BYTES
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-MAX_HTML = 2 * 1024 * 1024
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +51,7 @@ def _defect(manifest: dict[str, Any], kind: str) -> dict[str, Any]:
 def _open(browser: Browser, base_url: str, path: str, page: RegionPage, name: str) -> Page:
     html = httpx.get(base_url + path, timeout=60.0)
     assert html.status_code == 200, html.text[:500]
-    assert len(html.content) < MAX_HTML, len(html.content)
+    assert len(html.content) < MAX_BYTES, len(html.content)
     tab = browser.open(base_url + path)
     tab.wait_for_function(
         "ids => ids.every(id => window.gridgov && id in window.gridgov.loaded)",
@@ -153,3 +161,28 @@ def test_unknown_region_is_a_friendly_404(base_url: str) -> None:
     index = httpx.get(base_url + "/", timeout=30.0).text
     assert 'href="/map/overview"' in index
     assert "/map/coverage/" in index
+
+
+def test_every_page_is_under_2_mb_of_html(base_url: str, manifest: dict[str, Any]) -> None:
+    """Pages fetch their layers (or draw them from vector tiles): the HTML stays small
+    whatever the region, the biggest (the prefecture) included."""
+    community = _defect(manifest, "blind_spot")["communities"][0]
+    street = community[:9] + "000"
+    prefecture = community[:4] + "00000000"
+    paths = ["/", *MAPS]
+    for page in REGION_PAGES.values():
+        if page is OVERVIEW_PAGE:
+            paths.append("/map/overview")
+            continue
+        paths += [page.path(community), page.path(street)]
+    paths.append(COVERAGE_PAGE.path(prefecture))
+    sizes = {}
+    for path in paths:
+        r = httpx.get(base_url + path, timeout=120.0)
+        assert r.status_code == 200, (path, r.text[:300])
+        assert r.headers["content-type"].startswith("text/html"), path
+        sizes[path] = len(r.content)
+    print({path: f"{size / 1024:.0f} KiB" for path, size in sizes.items()})
+    assert len(sizes) == 3 + 2 * 3 + 1
+    too_big = {path: size for path, size in sizes.items() if size > MAX_BYTES}
+    assert too_big == {}, too_big

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 import gis
 from api.deps import EngineDep, SessionDep
+from api.openapi_examples import Region
 from layers.catalogue import get_layer, page_layer
 from layers.maps import (
     MAPS,
@@ -66,8 +67,11 @@ def index(session: SessionDep) -> HTMLResponse:
 
 @router.get("/map", response_class=HTMLResponse)
 def prefecture_map(session: SessionDep) -> HTMLResponse:
-    """The prefecture map: roads, grids by kind, communities, streets, police posts."""
-    return HTMLResponse(render_page(session, PREFECTURE_MAP))
+    """The prefecture map: roads, buildings and grids by kind (vector tiles), communities,
+    streets, police posts."""
+    html = render_page(session, PREFECTURE_MAP)
+    assert html is not None  # no region asked: never unknown
+    return HTMLResponse(html)
 
 
 def _not_found(what: str) -> HTMLResponse:
@@ -84,7 +88,7 @@ def overview_map(session: SessionDep, engine: EngineDep) -> HTMLResponse:
 
 
 def _add_region_page(page: RegionPage) -> None:
-    def region_map(region: str, session: SessionDep, engine: EngineDep) -> HTMLResponse:
+    def region_map(region: Region, session: SessionDep, engine: EngineDep) -> HTMLResponse:
         html = render_region_page(session, engine, page, region)
         return HTMLResponse(html) if html is not None else _not_found(region)
 

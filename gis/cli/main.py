@@ -11,6 +11,7 @@ from gis.cli import audit, brief, db, demo, plan, serve, token
 from gis.cli import io as io_cli
 from gis.cli import siting as siting_cli
 from gis.cli.autogrid import autogrid as autogrid_cmd
+from gis.cli.map import map_page
 
 app = typer.Typer(
     name="gridgov",
@@ -28,6 +29,7 @@ app.command("serve")(serve.serve)
 app.command("brief")(brief.brief)
 app.command("site-posts")(siting_cli.site_posts)
 app.command("autogrid")(autogrid_cmd)
+app.command("map")(map_page)
 io_cli.register(app)  # gridgov import, gridgov export
 
 

@@ -1,21 +1,22 @@
-/* gridgov: build a catalogue layer (an empty L.geoJson filled by fetch()).
- * cfg comes from layers/folium_elements.py (FetchedLayer.config). Progress is recorded
- * in window.gridgov: loaded[id] = feature count, errors = messages. */
-window.gridgov = window.gridgov || {loaded: {}, errors: []};
+/* gridgov: build a catalogue layer — an empty L.geoJson filled by fetch(), or vector
+ * tiles drawn by Leaflet.VectorGrid. cfg comes from layers/folium_elements.py
+ * (FetchedLayer.config). Progress is recorded in window.gridgov: loaded[id] = feature
+ * count (tiles loaded, for a tiled layer), errors = messages.
+ * window.gridgovData (url → GeoJSON), when a standalone file (`gridgov map --out`) embeds
+ * it, is used instead of the server: nothing is fetched, tiled layers are drawn from it. */
+window.gridgov = window.gridgov || {};
+window.gridgov.loaded = window.gridgov.loaded || {};
+window.gridgov.errors = window.gridgov.errors || [];
 
-function gridgovLayer(map, cfg) {
+/* How a layer looks: style by property, popup HTML (both languages, the switch hides one). */
+function gridgovLook(cfg) {
     "use strict";
-    var state = window.gridgov;
-    state.map = map;
-    var pane = map.createPane(cfg.pane);
-    pane.style.zIndex = String(cfg.zIndex);
-
-    function category(feature) {
-        return cfg.by ? cfg.categories[(feature.properties || {})[cfg.by]] : undefined;
+    function category(properties) {
+        return cfg.by ? cfg.categories[(properties || {})[cfg.by]] : undefined;
     }
-    function styleOf(feature) {
+    function styleOf(properties) {
         var s = Object.assign({}, cfg.style);
-        var c = category(feature);
+        var c = category(properties);
         if (c) {
             if (cfg.filled) { s.fillColor = c.colour; } else { s.color = c.colour; }
             if (c.weight !== null) { s.weight = c.weight; }
@@ -34,9 +35,9 @@ function gridgovLayer(map, cfg) {
     function row(f, html) {
         return "<tr><th>" + both(f.zh, f.en) + "</th><td>" + html + "</td></tr>";
     }
-    function popupHtml(feature) {
-        var p = feature.properties || {};
-        var c = category(feature);
+    function popupHtml(properties) {
+        var p = properties || {};
+        var c = category(p);
         var rows = cfg.popup.map(function (f) {
             var v = p[f.property];
             if (v === null || v === undefined) { v = "—"; }
@@ -46,6 +47,20 @@ function gridgovLayer(map, cfg) {
         return "<div class=\"gg-popup\"><h4>" + both(cfg.titleZh, cfg.titleEn) + "</h4><table>" +
             rows.join("") + "</table></div>";
     }
+    return {styleOf: styleOf, esc: esc, popupHtml: popupHtml};
+}
+
+function gridgovLayer(map, cfg) {
+    "use strict";
+    var state = window.gridgov;
+    state.map = map;
+    var pane = map.createPane(cfg.pane);
+    pane.style.zIndex = String(cfg.zIndex);
+    var look = gridgovLook(cfg);
+    var esc = look.esc;
+    var offline = window.gridgovData !== undefined;
+    function styleOf(feature) { return look.styleOf(feature.properties); }
+    function popupHtml(feature) { return look.popupHtml(feature.properties); }
     /* hatching: one <pattern> per colour in a hidden <svg>; url(#…) works across the page */
     function hatchFill(colour) {
         var id = "gg-hatch-" + colour.replace(/[^0-9a-zA-Z]/g, "");
@@ -96,7 +111,7 @@ function gridgovLayer(map, cfg) {
                     if (l._path) { l._path.setAttribute("fill", hatchFill(styleOf(feature).fillColor)); }
                 });
             }
-            if (cfg.link) {
+            if (cfg.link && !offline) {  /* a standalone file has no other pages */
                 l.on("click", function () {
                     window.location.href = cfg.link.replace(
                         "{code}", encodeURIComponent((feature.properties || {}).code));
@@ -121,11 +136,16 @@ function gridgovLayer(map, cfg) {
         map.on("zoomend", sync);
         sync();
     }
-    fetch(cfg.url, {headers: {Accept: "application/geo+json"}})
-        .then(function (r) {
+    var source = offline
+        ? Promise.resolve().then(function () {
+            if (!(cfg.url in window.gridgovData)) { throw new Error(cfg.url + ": not embedded"); }
+            return window.gridgovData[cfg.url];
+        })
+        : fetch(cfg.url, {headers: {Accept: "application/geo+json"}}).then(function (r) {
             if (!r.ok) { throw new Error(cfg.url + ": HTTP " + r.status); }
             return r.json();
-        })
+        });
+    source
         .then(function (data) {
             layer.addData(data);
             state.loaded[cfg.id] = data.features.length;
@@ -134,6 +154,63 @@ function gridgovLayer(map, cfg) {
             state.errors.push(cfg.id + ": " + err);
             console.error("gridgov layer " + cfg.id + " failed: " + err);
         });
+    return layer;
+}
+
+/* Leaflet.VectorGrid 1.3.0 calls L.DomEvent.fakeStop on a click on its canvas tiles, and
+ * Leaflet 1.8 removed it ("fakeStop is not a function"). Upstream replaced the call by a
+ * stop (Leaflet.VectorGrid#288, not released): stopping the click's propagation keeps the
+ * map from also seeing it (it would close the popup the click just opened). */
+function gridgovPatchVectorGrid() {
+    "use strict";
+    if (typeof L.DomEvent.fakeStop !== "function") {
+        L.DomEvent.fakeStop = L.DomEvent.stopPropagation;
+    }
+}
+
+/* A layer served as vector tiles (cfg.url: /tiles/{id}/{z}/{x}/{y}.mvt), drawn on canvas
+ * tiles; a click opens the feature's popup. In a standalone file, drawn from the
+ * embedded GeoJSON (cfg.geojson) instead. */
+function gridgovTileLayer(map, cfg) {
+    "use strict";
+    if (window.gridgovData !== undefined) {
+        return gridgovLayer(map, Object.assign({}, cfg, {url: cfg.geojson}));
+    }
+    gridgovPatchVectorGrid();
+    var state = window.gridgov;
+    state.map = map;
+    var pane = map.createPane(cfg.pane);
+    pane.style.zIndex = String(cfg.zIndex);
+    var look = gridgovLook(cfg);
+    var styles = {};
+    styles[cfg.id] = function (properties) { return look.styleOf(properties); };
+    var layer = L.vectorGrid.protobuf(cfg.url, {
+        pane: cfg.pane,
+        rendererFactory: L.canvas.tile,
+        vectorTileLayerStyles: styles,
+        interactive: true,
+        minZoom: cfg.minZoom,
+        maxZoom: cfg.maxZoom,
+        maxNativeZoom: 22
+    });
+    var tiles = 0;
+    function zoomOut() {
+        var z = Math.round(map.getZoom());
+        return z < cfg.minZoom || z > cfg.maxZoom;
+    }
+    layer.on("tileload", function () { tiles += 1; });
+    layer.on("load", function () { state.loaded[cfg.id] = tiles; });
+    layer.on("add", function () { if (zoomOut()) { state.loaded[cfg.id] = 0; } });
+    layer.on("tileerror", function (e) {
+        var msg = cfg.id + ": tile " + JSON.stringify(e.coords) + " failed";
+        state.errors.push(msg);
+        console.error("gridgov layer " + msg);
+    });
+    layer.on("click", function (e) {
+        L.popup({maxWidth: 360}).setLatLng(e.latlng)
+            .setContent(look.popupHtml(e.layer.properties)).openOn(map);
+    });
+    if (!map.hasLayer(layer) && zoomOut()) { state.loaded[cfg.id] = 0; }
     return layer;
 }
 

@@ -1,0 +1,103 @@
+"""How fast the map pages become idle in headless Chromium, on the scale-10 prefecture.
+
+Two pages, served by a real uvicorn from the demo at scale 10 (``gridgov_bench_s10``,
+made and kept by ``bench/audit.py``'s :func:`database`: generated once, ~3 min): (a) the
+coverage page of a street, (b) the overview of the whole prefecture. Each is opened in
+Debian's headless Chromium (only 127.0.0.1 reachable) and timed from the navigation's
+start until the page is idle: every layer reported loaded in ``window.gridgov.loaded``
+(GeoJSON layers fetched and drawn, tiled layers' visible tiles drawn) and the last
+request answered. Each page is opened twice: cold (first request of the server
+process) and warm (the server's caches filled, a new browser page).
+
+Target: under 3 s each (a benchmark, not a test: it prints the figures against the
+target).
+
+    .venv/bin/python bench/pages.py
+    .venv/bin/python bench/pages.py --street 652301002000 --pages coverage
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tests")]
+
+from audit import database  # noqa: E402  (bench/audit.py: the kept scale-N database)
+from browser import open_browser, serve  # noqa: E402  (tests/browser.py: uvicorn, Chromium)
+
+from gis.db.engine import bring_up  # noqa: E402
+from layers.maps import COVERAGE_PAGE, OVERVIEW_PAGE, RegionPage  # noqa: E402
+
+TARGET_S = 3.0
+
+#: When the page became idle (ms since navigation start): all layers loaded, last
+#: response received.
+_IDLE = """ids => {
+    var state = window.gridgov;
+    if (!state || !ids.every(function (id) { return id in state.loaded; })) { return null; }
+    var ends = performance.getEntriesByType("resource").map(function (e) { return e.responseEnd; });
+    return {loaded: performance.now(), lastResponse: Math.max.apply(null, ends.concat([0])),
+            errors: state.errors, layers: state.loaded};
+}"""
+
+
+def idle_seconds(browser: object, url: str, page: RegionPage) -> tuple[float, float, str]:
+    """(idle s, HTML s, layer counts) of one visit."""
+    from browser import Browser
+
+    assert isinstance(browser, Browser)
+    tab = browser.context.new_page()
+    started = time.perf_counter()
+    tab.goto(url, wait_until="commit", timeout=600_000)
+    handle = tab.wait_for_function(_IDLE, arg=list(page.layer_ids), polling="raf", timeout=600_000)
+    found = handle.json_value()
+    tab.wait_for_load_state("networkidle", timeout=600_000)
+    wall = time.perf_counter() - started
+    ends = tab.evaluate(
+        "Math.max.apply(null, performance.getEntriesByType('resource')"
+        ".map(function (e) { return e.responseEnd; }).concat([0]))"
+    )
+    html = tab.evaluate("performance.getEntriesByType('navigation')[0].responseEnd")
+    tab.close()
+    if found["errors"]:
+        raise RuntimeError(f"{url}: layer errors {found['errors']}")
+    idle_ms = max(found["loaded"], ends)
+    assert idle_ms / 1000 <= wall + 0.1
+    layers = ", ".join(f"{k} {v}" for k, v in found["layers"].items())
+    return idle_ms / 1000, html / 1000, layers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--scale", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--street", default="652301001000")
+    parser.add_argument(
+        "--pages", nargs="+", choices=("coverage", "overview"), default=["coverage", "overview"]
+    )
+    args = parser.parse_args()
+    engine = database(bring_up(say=lambda _m: None), args.scale, args.seed)
+    url = engine.url.render_as_string(hide_password=False)
+    engine.dispose()
+    pages = [
+        (f"coverage of street {args.street}", COVERAGE_PAGE.path(args.street), COVERAGE_PAGE),
+        (f"overview of the scale-{args.scale} prefecture", "/map/overview", OVERVIEW_PAGE),
+    ]
+    pages = [p for p in pages if p[2].name in args.pages]
+    print(f"{'page':<40} {'visit':>5} {'HTML s':>7} {'idle s':>7}  target {TARGET_S:.0f} s  layers")
+    with serve(url, timeout=120.0) as base, open_browser(width=1400, height=900) as browser:
+        for title, path, page in pages:
+            for visit in ("cold", "warm"):
+                idle, html, layers = idle_seconds(browser, base + path, page)
+                verdict = "meets" if idle < TARGET_S else "MISSES"
+                print(f"{title:<40} {visit:>5} {html:>7.2f} {idle:>7.2f}  {verdict:<9} {layers}")
+        if browser.failures or browser.console_errors:
+            print("failures:", *browser.failures, *browser.console_errors, sep="\n  ")
+
+
+if __name__ == "__main__":
+    main()
