@@ -54,6 +54,7 @@ PLAN_GRIDS: LayerSpec = replace(
     source=None,
     filterable=(),
     url="/plans/{plan}/grids",
+    served_as="geojson",  # fetched whole from the plan API (Geoman edits GeoJSON layers)
     description="The grids of a plan's draft.",
 )
 
@@ -166,7 +167,10 @@ def render_plan_page(db: Session | Connection, plan: PlanInfo) -> str:
             return f"/plans/{plan.id}/grids"
         return geojson_url(layer_id) + (f"?bbox={bbox}" if bbox else "")
 
-    specs = (*(get_layer(i) for i in CONTEXT_LAYERS), PLAN_GRIDS)
+    # the context is GeoJSON by the plan's bbox: a vector-tile canvas would take the clicks
+    # of Geoman's split line where it crosses a road
+    context = (replace(get_layer(i), served_as="geojson") for i in CONTEXT_LAYERS)
+    specs = (*context, PLAN_GRIDS)
     server = get_settings().server
     m = build_map(
         specs,
