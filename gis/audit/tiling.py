@@ -37,6 +37,20 @@ import shapely
 __all__ = ["untiled"]
 
 
+# odd 64-bit multipliers that mix a segment's five words into one sort key
+_MIX = [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93]
+
+
+def _mixed(key: np.ndarray) -> np.ndarray:
+    """One 64-bit word per row of ``key`` (its words folded in with multiply-xorshift)."""
+    out = key[:, 0].copy()
+    for column, factor in enumerate(_MIX, start=1):
+        out ^= key[:, column]
+        out *= np.uint64(factor)
+        out ^= out >> np.uint64(29)
+    return out
+
+
 def untiled(owners: Sequence[str], wkbs: Sequence[bytes], signs: Sequence[int]) -> set[str]:
     """The owners whose polygons' boundary chains do not cancel.
 
@@ -46,32 +60,37 @@ def untiled(owners: Sequence[str], wkbs: Sequence[bytes], signs: Sequence[int]) 
     """
     if not owners:
         return set()
-    names, owner_ids = np.unique(np.asarray(owners, dtype=object), return_inverse=True)
+    ids: dict[str, int] = {}
+    owner_of = np.array([ids.setdefault(o, len(ids)) for o in owners], dtype=np.int64)
     geoms = shapely.from_wkb(np.asarray(wkbs, dtype=object))
     parts, part_of = shapely.get_parts(geoms, return_index=True)
     rings, ring_of = shapely.get_rings(parts, return_index=True)
     coords, coord_of = shapely.get_coordinates(rings, return_index=True)
-    # consecutive vertices of one ring are a segment; rings are closed
-    same_ring = coord_of[1:] == coord_of[:-1]
-    start, end = coords[:-1][same_ring], coords[1:][same_ring]
-    polygon = part_of[ring_of[coord_of[:-1][same_ring]]]
-    owner = owner_ids[polygon]
-    weight = np.asarray(signs, dtype=np.int64)[polygon]
-    # each segment as (lower end, upper end) with its direction folded into the weight
+    # consecutive vertices of one ring are a segment (rings are closed); zero-length
+    # segments (repeated points) do not count
+    coords += 0.0  # -0.0 becomes 0.0: equal coordinates, equal bits
+    start, end = coords[:-1], coords[1:]
+    real = (coord_of[1:] == coord_of[:-1]) & np.any(start != end, axis=1)
+    start, end = start[real], end[real]
+    polygon = part_of[ring_of[coord_of[:-1][real]]]
+    # each segment as (owner, lower end, upper end), its direction folded into the weight
     flip = (start[:, 0] > end[:, 0]) | ((start[:, 0] == end[:, 0]) & (start[:, 1] > end[:, 1]))
-    low = np.where(flip[:, None], end, start)
-    high = np.where(flip[:, None], start, end)
-    weight = np.where(flip, -weight, weight)
-    real = (start[:, 0] != end[:, 0]) | (start[:, 1] != end[:, 1])
-    owner, low, high, weight = owner[real], low[real], high[real], weight[real]
-    order = np.lexsort((high[:, 1], high[:, 0], low[:, 1], low[:, 0], owner))
-    owner, low, high, weight = owner[order], low[order], high[order], weight[order]
-    new = np.ones(len(owner), dtype=bool)
-    new[1:] = (
-        (owner[1:] != owner[:-1])
-        | np.any(low[1:] != low[:-1], axis=1)
-        | np.any(high[1:] != high[:-1], axis=1)
-    )
+    key = np.empty((len(start), 5), dtype=np.uint64)
+    key[:, 0] = owner_of[polygon]
+    key[:, 1:3] = np.where(flip[:, None], end, start).view(np.uint64)
+    key[:, 3:5] = np.where(flip[:, None], start, end).view(np.uint64)
+    weight = np.where(flip, -1, 1) * np.asarray(signs, dtype=np.int64)[polygon]
+    # group equal segments by sorting on one mixed word; a group whose keys are not all
+    # equal (a collision of the mix) is not trusted: its owners stay uncertified
+    mixed = _mixed(key)
+    order = np.argsort(mixed, kind="stable")
+    key, mixed, weight = key[order], mixed[order], weight[order]
+    new = np.ones(len(key), dtype=bool)
+    new[1:] = mixed[1:] != mixed[:-1]
     firsts = np.flatnonzero(new)
+    group = np.cumsum(new) - 1
+    differs = np.any(key != key[firsts][group], axis=1)
     totals = np.add.reduceat(weight, firsts) if len(firsts) else np.zeros(0, dtype=np.int64)
-    return {str(names[i]) for i in np.unique(owner[firsts][totals != 0])}
+    bad = np.union1d(key[firsts][totals != 0, 0], key[differs, 0])
+    names = list(ids)
+    return {names[int(i)] for i in bad}
