@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import Connection, text
 
 from shapely import Polygon, box, to_wkb
 from shapely.geometry.base import BaseGeometry
 
-from gis.audit import coverage
+from gis.audit import coverage, tiling
 from gis.audit.profile import default_profile
 from gis.audit.run import default_region
 from gis.audit.scope import prepare_scope
@@ -98,6 +99,18 @@ def test_owners_are_independent() -> None:
     bad = [ccw(box(5, 5, 6, 6)), ccw(box(5, 5, 7, 6))]
     assert untiled(["a", "a", "b", "b"], good + bad, [1, -1, 1, -1]) == {"b"}
     assert untiled([], [], []) == set()
+
+
+def test_a_collision_of_sort_keys_only_withholds_the_certificate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Segments are grouped by a mixed 64-bit key; when every key collides, no owner is
+    certified — never one whose chains do not cancel."""
+    quarters = [box(x, y, x + 1, y + 1) for x in (0, 1) for y in (0, 1)]
+    assert tiles(SQUARE, *quarters)
+    monkeypatch.setattr(tiling, "_mixed", lambda key: np.zeros(len(key), dtype=np.uint64))
+    assert not tiles(SQUARE, *quarters)
+    assert not tiles(SQUARE, *quarters[:3])
 
 
 def findings(conn: Connection, code: str, certify: bool) -> list[dict[str, Any]]:
