@@ -48,8 +48,8 @@ WHERE r.level <> 'community'
 _PARENTS = text("SELECT code, parent_code FROM audit_region")
 
 # Regions whose children the chains could not certify (edges not noded alike) are checked
-# the exact way: still certified when no child reaches out of the region and no two
-# children's interiors meet.
+# the exact way: a child is still clean when it lies inside the region and its interior
+# meets no sibling's. The children found here are not clean.
 _NESTING_EXACT = text("""
 WITH child AS (
     SELECT r.parent_code AS parent, r.code, coalesce(c.geom, g.geom) AS geom
@@ -57,12 +57,19 @@ WITH child AS (
     LEFT JOIN audit_community c ON c.code = r.code
     WHERE r.parent_code = ANY(:regions)
 )
-SELECT k.parent FROM child k JOIN region p ON p.code = k.parent
+SELECT k.code FROM child k JOIN region p ON p.code = k.parent
 WHERE NOT ST_CoveredBy(k.geom, p.geom)
 UNION
-SELECT a.parent FROM child a JOIN child b
+SELECT unnest(ARRAY[a.code, b.code]) FROM child a JOIN child b
   ON a.parent = b.parent AND a.code < b.code AND a.geom && b.geom
 WHERE ST_Relate(a.geom, b.geom, '2********')
+""")
+
+# communities (not tiled) with a grid reaching out of them
+_SPILLING = text("""
+SELECT DISTINCT g.community_code FROM audit_grid g
+JOIN audit_community c ON c.code = g.community_code
+WHERE g.community_code = ANY(:codes) AND NOT ST_CoveredBy(g.geom, c.geom)
 """)
 
 # Each community's grids unioned once; blind spots and overlaps both start from it.
@@ -70,13 +77,13 @@ WHERE ST_Relate(a.geom, b.geom, '2********')
 # their union; grids of two communities overlap only where the two unions do. Only those
 # communities' grids are then compared pair by pair.
 # A tiled community needs no union: its grids' union is the community itself (``tiled``).
-# Two communities that are both ``separated`` (tiled, and nested in a tiled tree) cannot
-# overlap: their unions are not compared.
+# Two communities that are both ``separated`` (see ``_certified``) cannot overlap: their
+# unions are not compared.
 _COVER = [
     """CREATE TEMP TABLE audit_cover ON COMMIT DROP AS
        SELECT c.code, c.geom AS community, ST_Union(g.geom) AS grids,
               coalesce(sum(ST_Area(g.geom)), 0) AS parts_area,
-              false AS tiled, false AS separated
+              false AS tiled, c.code = ANY(:separated) AS separated
        FROM audit_community c LEFT JOIN audit_grid g ON g.community_code = c.code
        WHERE c.code <> ALL(:tiled)
        GROUP BY c.code, c.geom
@@ -144,31 +151,38 @@ EPS_DEG2 = 5e-17
 
 
 def _certified(conn: Connection) -> tuple[list[str], list[str]]:
-    """(tiled, separated) community codes: see ``_TILES`` and ``_NESTING``."""
+    """(tiled, separated) community codes.
+
+    Tiled: the community's grids tile it (``_TILES``). Separated: every grid lies inside
+    the community, and the community and each region above it (up to the scope) are clean
+    — inside their parent, their interior apart from their siblings' (certified by the
+    parent's chains, ``_NESTING``, or checked, ``_NESTING_EXACT``). The grids of two
+    separated communities cannot overlap: the communities' interiors are apart.
+    """
     rows = conn.execute(_TILES).all()
-    communities = sorted({r.owner for r in rows if r.sign < 0})
-    tiled = set(communities) - untiled(
+    communities = {r.owner for r in rows if r.sign < 0}
+    tiled = communities - untiled(
         [r.owner for r in rows], [bytes(r.wkb) for r in rows], [r.sign for r in rows]
     )
+    spilling = set(conn.execute(_SPILLING, {"codes": sorted(communities - tiled)}).scalars())
     rows = conn.execute(_NESTING).all()
     invalid = {r.owner for r in rows if not r.valid}
     untidy = untiled([r.owner for r in rows], [bytes(r.wkb) for r in rows], [r.sign for r in rows])
-    broken = invalid | set(
-        conn.execute(_NESTING_EXACT, {"regions": sorted(untidy - invalid)}).scalars()
-        if untidy - invalid
-        else []
-    )
     parent = {r.code: r.parent_code for r in conn.execute(_PARENTS)}
+    unclean = {code for code, up in parent.items() if up in invalid}
+    if untidy - invalid:
+        unclean |= set(
+            conn.execute(_NESTING_EXACT, {"regions": sorted(untidy - invalid)}).scalars()
+        )
 
-    def nested(code: str) -> bool:
-        up = parent.get(code)
-        while up is not None:
-            if up in broken:
+    def nested(code: str | None) -> bool:
+        while code is not None and parent.get(code) is not None:
+            if code in unclean:
                 return False
-            up = parent.get(up)
+            code = parent[code]
         return True
 
-    return sorted(tiled), [c for c in sorted(tiled) if nested(c)]
+    return sorted(tiled), sorted(c for c in communities - spilling if nested(c))
 
 
 def _cover(conn: Connection, certify: bool = True) -> None:
