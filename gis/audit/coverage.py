@@ -116,9 +116,10 @@ _OVERLAPS = text("""
 WITH inside AS (
     SELECT code FROM audit_cover WHERE NOT tiled AND parts_area - ST_Area(grids) > :eps
 ), across AS (
-    SELECT a.code AS a, b.code AS b FROM audit_cover a JOIN audit_cover b
-      ON a.grids && b.grids AND a.code < b.code
-    WHERE NOT (a.separated AND b.separated) AND ST_Relate(a.grids, b.grids, '2********')
+    SELECT least(a.code, b.code) AS a, greatest(a.code, b.code) AS b
+    FROM audit_cover a JOIN audit_cover b
+      ON a.grids && b.grids AND (b.separated OR a.code < b.code) AND a.code <> b.code
+    WHERE NOT a.separated AND ST_Relate(a.grids, b.grids, '2********')
 ), involved AS (
     SELECT code FROM inside UNION SELECT a FROM across UNION SELECT b FROM across
 ), candidates AS (

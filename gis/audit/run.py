@@ -51,6 +51,9 @@ WITH RECURSIVE down AS (
 SELECT code, name, level, parent_code FROM down
 """)
 
+# in table order, as a duplicated code's last row wins
+_HOUSEHOLDS = text("SELECT code, households FROM audit_grid WHERE code = ANY(:codes) ORDER BY ctid")
+
 
 def default_region(engine: Engine) -> str:
     """The top region (the prefecture) when there is exactly one."""
@@ -179,10 +182,9 @@ def _audit(
         if progress:
             progress(rule)
     distances = places.post_distances(conn) if need_buildings else {}
-    households = {
-        str(code): int(n)
-        for code, n in conn.execute(text("SELECT code, households FROM audit_grid"))
-    }
+    # households of the grids with an error (the roll-up's households affected)
+    wanted = sorted({g for v in violations if v.severity == "error" for g in v.grids})
+    households = {str(code): int(n) for code, n in conn.execute(_HOUSEHOLDS, {"codes": wanted})}
     rollup = _rollup(conn, scope, violations, enabled, households)
     return scope, violations, rollup, people.community_stats(facts, profile, distances)
 
