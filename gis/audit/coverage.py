@@ -9,6 +9,7 @@ noise and are not reported.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -32,8 +33,9 @@ SELECT code, ST_AsBinary(ST_ForcePolygonCCW(geom)), -1 FROM audit_community
 """)
 
 # The same one level up, for every region of the scope with children: its children (the
-# communities as audited) against itself. Where every ancestor of two communities is
-# tiled by its children, the two communities' interiors are disjoint.
+# communities as audited) against itself. Children of a tiled region lie inside it, their
+# interiors apart; two communities whose every ancestor's children are so (certified here
+# or checked by _NESTING_EXACT) have disjoint interiors.
 _NESTING = text("""
 SELECT r.parent_code AS owner, p.valid AND r.valid AS valid,
        ST_AsBinary(ST_ForcePolygonCCW(coalesce(c.geom, g.geom))) AS wkb, 1 AS sign
@@ -151,6 +153,14 @@ ORDER BY a, b
 EPS_DEG2 = 5e-17
 
 
+def _columns(rows: Sequence[Any]) -> tuple[list[str], list[bytes], list[int]]:
+    """(owners, WKB, signs) of (owner, wkb, sign) rows."""
+    if not rows:
+        return [], [], []
+    owners, wkbs, signs = zip(*rows, strict=True)
+    return list(owners), [bytes(w) for w in wkbs], list(signs)
+
+
 def _certified(conn: Connection) -> tuple[list[str], list[str]]:
     """(tiled, separated) community codes.
 
@@ -160,15 +170,13 @@ def _certified(conn: Connection) -> tuple[list[str], list[str]]:
     parent's chains, ``_NESTING``, or checked, ``_NESTING_EXACT``). The grids of two
     separated communities cannot overlap: the communities' interiors are apart.
     """
-    rows = conn.execute(_TILES).all()
-    communities = {r.owner for r in rows if r.sign < 0}
-    tiled = communities - untiled(
-        [r.owner for r in rows], [bytes(r.wkb) for r in rows], [r.sign for r in rows]
-    )
+    owners, wkbs, signs = _columns(conn.execute(_TILES).all())
+    communities = {o for o, s in zip(owners, signs, strict=True) if s < 0}
+    tiled = communities - untiled(owners, wkbs, signs)
     spilling = set(conn.execute(_SPILLING, {"codes": sorted(communities - tiled)}).scalars())
     rows = conn.execute(_NESTING).all()
     invalid = {r.owner for r in rows if not r.valid}
-    untidy = untiled([r.owner for r in rows], [bytes(r.wkb) for r in rows], [r.sign for r in rows])
+    untidy = untiled(*_columns([(r.owner, r.wkb, r.sign) for r in rows]))
     parent = {r.code: r.parent_code for r in conn.execute(_PARENTS)}
     unclean = {code for code, up in parent.items() if up in invalid}
     if untidy - invalid:

@@ -104,17 +104,16 @@ def _rollup(
                 errors.setdefault(code, set()).add(v.rule)
                 area[code] += v.area_m2 or 0.0
                 grids[code].update(v.grids)
+    checked = len(enabled)
     return [
         RegionScore(
             code=r.code,
             name=r.name,
             level=r.level,
             parent_code=r.parent_code if r.code != scope.code else None,
-            rules_checked=len(enabled),
-            rules_met=len(enabled) - len(errors.get(r.code, set())),
-            score=round((len(enabled) - len(errors.get(r.code, set()))) / len(enabled), 4)
-            if enabled
-            else 1.0,
+            rules_checked=checked,
+            rules_met=checked - len(errors.get(r.code, ())),
+            score=round((checked - len(errors.get(r.code, ()))) / checked, 4) if enabled else 1.0,
             errors=counts[r.code][0],
             warnings=counts[r.code][1],
             area_affected_m2=round(area[r.code], 1),

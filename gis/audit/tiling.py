@@ -60,8 +60,7 @@ def untiled(owners: Sequence[str], wkbs: Sequence[bytes], signs: Sequence[int]) 
     """
     if not owners:
         return set()
-    ids: dict[str, int] = {}
-    owner_of = np.array([ids.setdefault(o, len(ids)) for o in owners], dtype=np.int64)
+    names, owner_of = np.unique(np.asarray(owners, dtype=str), return_inverse=True)
     geoms = shapely.from_wkb(np.asarray(wkbs, dtype=object))
     parts, part_of = shapely.get_parts(geoms, return_index=True)
     rings, ring_of = shapely.get_rings(parts, return_index=True)
@@ -76,7 +75,7 @@ def untiled(owners: Sequence[str], wkbs: Sequence[bytes], signs: Sequence[int]) 
     # each segment as (owner, lower end, upper end), its direction folded into the weight
     flip = (start[:, 0] > end[:, 0]) | ((start[:, 0] == end[:, 0]) & (start[:, 1] > end[:, 1]))
     key = np.empty((len(start), 5), dtype=np.uint64)
-    key[:, 0] = owner_of[polygon]
+    key[:, 0] = owner_of.ravel()[polygon]
     key[:, 1:3] = np.where(flip[:, None], end, start).view(np.uint64)
     key[:, 3:5] = np.where(flip[:, None], start, end).view(np.uint64)
     weight = np.where(flip, -1, 1) * np.asarray(signs, dtype=np.int64)[polygon]
@@ -92,5 +91,4 @@ def untiled(owners: Sequence[str], wkbs: Sequence[bytes], signs: Sequence[int]) 
     differs = np.any(key != key[firsts][group], axis=1)
     totals = np.add.reduceat(weight, firsts) if len(firsts) else np.zeros(0, dtype=np.int64)
     bad = np.union1d(key[firsts][totals != 0, 0], key[differs, 0])
-    names = list(ids)
-    return {names[int(i)] for i in bad}
+    return {str(name) for name in names[bad.astype(np.int64)]}
