@@ -36,11 +36,13 @@ SELECT code, ST_AsBinary(ST_ForcePolygonCCW(geom)), -1 FROM audit_community
 # communities as audited) against itself. Children of a tiled region lie inside it, their
 # interiors apart; two communities whose every ancestor's children are so (certified here
 # or checked by _NESTING_EXACT) have disjoint interiors.
+# (The communities, as audited, come from _TILES.)
 _NESTING = text("""
 SELECT r.parent_code AS owner, p.valid AND r.valid AS valid,
-       ST_AsBinary(ST_ForcePolygonCCW(coalesce(c.geom, g.geom))) AS wkb, 1 AS sign
+       ST_AsBinary(ST_ForcePolygonCCW(g.geom)) AS wkb, 1 AS sign
 FROM audit_region r JOIN audit_region p ON p.code = r.parent_code
-JOIN region g ON g.code = r.code LEFT JOIN audit_community c ON c.code = r.code
+JOIN region g ON g.code = r.code
+WHERE r.level <> 'community'
 UNION ALL
 SELECT r.code, r.valid, ST_AsBinary(ST_ForcePolygonCCW(g.geom)), -1
 FROM audit_region r JOIN region g ON g.code = r.code
@@ -174,10 +176,16 @@ def _certified(conn: Connection) -> tuple[list[str], list[str]]:
     communities = {o for o, s in zip(owners, signs, strict=True) if s < 0}
     tiled = communities - untiled(owners, wkbs, signs)
     spilling = set(conn.execute(_SPILLING, {"codes": sorted(communities - tiled)}).scalars())
+    parent = {r.code: r.parent_code for r in conn.execute(_PARENTS)}
     rows = conn.execute(_NESTING).all()
     invalid = {r.owner for r in rows if not r.valid}
-    untidy = untiled(*_columns([(r.owner, r.wkb, r.sign) for r in rows]))
-    parent = {r.code: r.parent_code for r in conn.execute(_PARENTS)}
+    # each community once more, now as a part of its parent
+    children = [
+        (parent[o], w, 1)
+        for o, w, s in zip(owners, wkbs, signs, strict=True)
+        if s < 0 and parent.get(o) is not None
+    ]
+    untidy = untiled(*_columns([(r.owner, r.wkb, r.sign) for r in rows] + children))
     unclean = {code for code, up in parent.items() if up in invalid}
     if untidy - invalid:
         unclean |= set(
