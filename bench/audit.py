@@ -11,6 +11,7 @@ read the grids from PostGIS is printed next to it).
 
     .venv/bin/python bench/audit.py               # scale 1 and 10
     .venv/bin/python bench/audit.py --scales 1
+    .venv/bin/python bench/audit.py --scales 10 --repeat 5   # the range of ratios
 
 Databases ``gridgov_bench_s<scale>`` on the embedded cluster (or GRIDGOV_DATABASE_URL's
 server) are kept between runs so the demo is generated only once per scale.
@@ -25,6 +26,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 import geopandas as gpd
+import shapely
 
 from gis.audit.profile import default_profile
 from gis.audit.run import run_audit
@@ -96,10 +98,34 @@ def geopandas_baseline(engine: Engine) -> tuple[float, float, int, int, float, f
     return read_s, seconds, len(gaps), len(pairs), float(gaps.area.sum()), float(pairs.area.sum())
 
 
+def geopandas_pairs(engine: Engine) -> tuple[float, int, float]:
+    """(compute s, overlaps, overlap m²) with geopandas doing only the needed pairs: a
+    spatial-index join, each unordered pair once, the interior test, then the overlay."""
+    with engine.connect() as conn:
+        grids = gpd.read_postgis(
+            text("SELECT code, geom FROM grid WHERE valid_to IS NULL"), conn, geom_col="geom"
+        )
+    started = time.perf_counter()
+    grids_m = grids.to_crs(UTM)
+    left, right = grids_m.sindex.query(grids_m.geometry, predicate="intersects")
+    codes = grids_m["code"].to_numpy()
+    keep = codes[left] < codes[right]
+    a = grids_m.geometry.to_numpy()[left[keep]]
+    b = grids_m.geometry.to_numpy()[right[keep]]
+    inner = shapely.relate_pattern(a, b, "2********")
+    pieces = shapely.intersection(a[inner], b[inner])
+    areas = shapely.area(pieces)
+    areas = areas[areas > 1e-6]
+    return time.perf_counter() - started, len(areas), float(areas.sum())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="blind spots + overlaps runs per scale (noise)"
+    )
     args = parser.parse_args()
     server = bring_up(say=lambda _m: None)
     print(
@@ -110,32 +136,41 @@ def main() -> None:
         engine = database(server, scale, args.seed)
         top = "652300000000"
         full = run_audit(engine, top)
-        quick = run_audit(engine, top, default_profile().only("blind_spots", "overlaps"))
-        gaps = [v for v in quick.violations if v.rule == "blind_spots"]
-        laps = [v for v in quick.violations if v.rule == "overlaps"]
-        read_s, base_s, base_gaps, base_laps, gap_m2, lap_m2 = geopandas_baseline(engine)
         with engine.connect() as conn:
             grids = conn.execute(
                 text("SELECT count(*) FROM grid WHERE valid_to IS NULL")
             ).scalar_one()
-        ratio = base_s / quick.seconds
+        ratios = []
+        for run in range(args.repeat):
+            quick = run_audit(engine, top, default_profile().only("blind_spots", "overlaps"))
+            gaps = [v for v in quick.violations if v.rule == "blind_spots"]
+            laps = [v for v in quick.violations if v.rule == "overlaps"]
+            read_s, base_s, base_gaps, base_laps, gap_m2, lap_m2 = geopandas_baseline(engine)
+            ratio = base_s / quick.seconds
+            ratios.append(ratio)
+            print(
+                f"{scale:>5} {grids:>7} {full.seconds if run == 0 else float('nan'):>13.2f} "
+                f"{quick.seconds:>16.2f} {base_s:>12.2f} {ratio:>6.1f} {read_s:>11.2f}  "
+                f"gaps {len(gaps)}|{base_gaps}, overlaps {len(laps)}|{base_laps}, "
+                f"m² {sum(v.area_m2 or 0 for v in gaps):,.0f}|{gap_m2:,.0f} and "
+                f"{sum(v.area_m2 or 0 for v in laps):,.0f}|{lap_m2:,.0f}"
+            )
+        pairs_s, pairs_n, pairs_m2 = geopandas_pairs(engine)
         print(
-            f"{scale:>5} {grids:>7} {full.seconds:>13.2f} {quick.seconds:>16.2f} "
-            f"{base_s:>12.2f} {ratio:>6.1f} {read_s:>11.2f}  "
-            f"gaps {len(gaps)}|{base_gaps}, overlaps {len(laps)}|{base_laps}, "
-            f"m² {sum(v.area_m2 or 0 for v in gaps):,.0f}|{gap_m2:,.0f} and "
-            f"{sum(v.area_m2 or 0 for v in laps):,.0f}|{lap_m2:,.0f}"
+            f"      overlaps alone, geopandas with only the needed pairs (sindex + "
+            f"relate_pattern): {pairs_s:.2f} s, {pairs_n} overlaps, {pairs_m2:,.0f} m²"
         )
         engine.dispose()
         if scale == 1:
             verdict = "meets" if full.seconds < 5 else "MISSES"
             print(f"      scale 1 full audit {full.seconds:.2f} s: {verdict} the 5 s target")
         if scale == 10:
+            low, high = min(ratios), max(ratios)
             with_read = (base_s + read_s) / quick.seconds
             print(
-                f"      scale 10: gridgov {ratio:.1f}x faster than geopandas' computation "
-                f"({with_read:.1f}x counting its read from PostGIS): "
-                f"{'meets' if ratio >= 5 else 'MISSES'} the 5x target"
+                f"      scale 10: gridgov {low:.1f}–{high:.1f}x faster than geopandas' "
+                f"computation over {len(ratios)} run(s) (last run {with_read:.1f}x counting "
+                f"its read from PostGIS): {'meets' if low >= 5 else 'MISSES'} the 5x target"
             )
 
 

@@ -51,6 +51,9 @@ WITH RECURSIVE down AS (
 SELECT code, name, level, parent_code FROM down
 """)
 
+# in table order, as a duplicated code's last row wins
+_HOUSEHOLDS = text("SELECT code, households FROM audit_grid WHERE code = ANY(:codes) ORDER BY ctid")
+
 
 def default_region(engine: Engine) -> str:
     """The top region (the prefecture) when there is exactly one."""
@@ -101,17 +104,16 @@ def _rollup(
                 errors.setdefault(code, set()).add(v.rule)
                 area[code] += v.area_m2 or 0.0
                 grids[code].update(v.grids)
+    checked = len(enabled)
     return [
         RegionScore(
             code=r.code,
             name=r.name,
             level=r.level,
             parent_code=r.parent_code if r.code != scope.code else None,
-            rules_checked=len(enabled),
-            rules_met=len(enabled) - len(errors.get(r.code, set())),
-            score=round((len(enabled) - len(errors.get(r.code, set()))) / len(enabled), 4)
-            if enabled
-            else 1.0,
+            rules_checked=checked,
+            rules_met=checked - len(errors.get(r.code, ())),
+            score=round((checked - len(errors.get(r.code, ()))) / checked, 4) if enabled else 1.0,
             errors=counts[r.code][0],
             warnings=counts[r.code][1],
             area_affected_m2=round(area[r.code], 1),
@@ -179,10 +181,9 @@ def _audit(
         if progress:
             progress(rule)
     distances = places.post_distances(conn) if need_buildings else {}
-    households = {
-        str(code): int(n)
-        for code, n in conn.execute(text("SELECT code, households FROM audit_grid"))
-    }
+    # households of the grids with an error (the roll-up's households affected)
+    wanted = sorted({g for v in violations if v.severity == "error" for g in v.grids})
+    households = {str(code): int(n) for code, n in conn.execute(_HOUSEHOLDS, {"codes": wanted})}
     rollup = _rollup(conn, scope, violations, enabled, households)
     return scope, violations, rollup, people.community_stats(facts, profile, distances)
 
