@@ -13,7 +13,20 @@ from api.access_log import AccessLog
 from api.auth import read_access
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
-from api.routers import assets, audit, brief, health, io, layers, ogc, pages, plans, tiles
+from api.routers import (
+    assets,
+    audit,
+    autogrid,
+    brief,
+    health,
+    io,
+    layers,
+    ogc,
+    pages,
+    plans,
+    siting,
+    tiles,
+)
 from gis.db.engine import create_db_engine
 from gis.settings import get_settings
 
@@ -65,5 +78,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(io.router)
     app.include_router(ogc.router)
     app.include_router(tiles.router)
+    app.include_router(autogrid.router)
+    app.include_router(siting.router)
     assets.mount_assets(app)
     return app
