@@ -75,6 +75,7 @@ def main() -> None:
         f"  same optimum: {abs(ours.objective - spopt_cov) < 1e-6}; "
         f"speed-up {t_theirs / t_ours:.1f}×"
     )
+    assert abs(ours.objective - spopt_cov) < 1e-6, "MCLP: gridgov and spopt disagree"
 
     cost, w = city(a.seed + 1, a.pmedian_n, a.pmedian_m)
     print(f"p-median: {a.pmedian_n} demand × {a.pmedian_m} candidates, p = {a.pmedian_p}")
@@ -95,6 +96,7 @@ def main() -> None:
         f"  same optimum: {abs(ours.objective - spopt_obj) <= 1e-6 * spopt_obj}; "
         f"speed-up {t_theirs / t_ours:.1f}×"
     )
+    assert abs(ours.objective - spopt_obj) <= 1e-6 * spopt_obj, "p-median: they disagree"
 
 
 if __name__ == "__main__":
