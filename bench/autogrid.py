@@ -210,10 +210,17 @@ def compare(
 ) -> None:
     """Every method on the same atoms and k; one row each, then the verdict."""
     print(HEADER)
-    runs: list[tuple[str, np.ndarray | None, float, object]] = []
+    scored: list[tuple[str, Metrics, float]] = []
+
+    def score(name: str, labels: np.ndarray, seconds: float, cut: object) -> None:
+        m = measure(g, labels)
+        scored.append((name, m, seconds))
+        totals.setdefault(name, []).append((m, seconds))
+        print(row(name, m, cut, seconds), flush=True)
+
     t0 = time.perf_counter()
     ours = partition(g, k, seed=seed)
-    runs.append((OURS, ours, time.perf_counter() - t0, split))
+    score(OURS, ours, time.perf_counter() - t0, split)
     for name, fn in (
         ("gerrychain tree_part", lambda: tree_part(g, k, seed, 0)),
         (f"gerrychain +recom{recom}", lambda: tree_part(g, k, seed, recom)),
@@ -222,19 +229,11 @@ def compare(
     ):
         t0 = time.perf_counter()
         try:
-            labels: np.ndarray | None = fn()
+            labels = fn()
         except Exception as exc:
             print(f"  {name:<22} failed: {type(exc).__name__}: {exc}"[:150])
-            labels = None
-        runs.append((name, labels, time.perf_counter() - t0, 0))
-    scored = []
-    for name, labels, seconds, cut in runs:
-        if labels is None:
             continue
-        m = measure(g, labels)
-        scored.append((name, m, seconds))
-        totals.setdefault(name, []).append((m, seconds))
-        print(row(name, m, cut, seconds))
+        score(name, labels, time.perf_counter() - t0, 0)
     print("  " + verdict(scored))
 
 
