@@ -91,10 +91,16 @@ def _greedy(cost: FloatArray, weights: FloatArray, p: int) -> list[int]:
 
 
 def _run(
-    lp: highspy.HighsLp, time_limit: float | None, ncols: int, start: FloatArray | None = None
+    lp: highspy.HighsLp,
+    time_limit: float | None,
+    ncols: int,
+    start: FloatArray | None = None,
+    presolve: bool = True,
 ) -> tuple[FloatArray, float, float, bool, bool, float]:
     h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
+    if not presolve:
+        h.setOptionValue("presolve", "off")
     h.setOptionValue("mip_rel_gap", 1e-9)
     h.setOptionValue("mip_abs_gap", 1e-9)
     if time_limit is not None:
@@ -254,7 +260,9 @@ def _solve_cover(
     guess = np.zeros(m + n)
     guess[start] = 1.0
     guess[m:] = model.reach[:, start].any(axis=1)
-    x, _obj, gap, optimal, hit, _seconds = _run(lp, time_limit, m, guess)
+    # the model is reduced already: HiGHS's presolve finds little more, and the search
+    # with it took twice the CPU (11.7 s against 5.2 s on bench/siting.py's MCLP)
+    x, _obj, gap, optimal, hit, _seconds = _run(lp, time_limit, m, guess, presolve=False)
     return np.flatnonzero(x[:m] > 0.5).tolist(), gap, optimal, hit
 
 
