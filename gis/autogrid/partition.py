@@ -4,8 +4,8 @@ Region growing from farthest-point seeds (the lightest part grows first, taking 
 neighbouring atom closest to its seed), then a local search that moves boundary atoms
 between parts while every part stays connected, lowering the squared household deviation
 plus a compactness penalty (perimeter² / 4π·area, the inverse of Polsby–Popper); last, a
-balance pass (:func:`_balance`) that moves boundary atoms, best gain first, to lower the
-largest deviations while no part loses more than a tenth of its Polsby–Popper. The
+balance pass (:func:`_balance`) that moves boundary atoms, best gain first (or swaps two
+when no single move helps), to lower the largest deviations while no part loses more than a tenth of its Polsby–Popper. The
 tallies of each part (households, area, perimeter) are updated incrementally.
 
 >>> import numpy as np
@@ -239,8 +239,61 @@ def _balance(state: _State, nodes: list[int], guard: float = _PP_GUARD) -> None:
             state.move(atom, q, new_pp, new_pq)
             moved = True
             break
-        if not moved:
+        if not moved and not _exchange(state, nodes, floor):
             return
+
+
+def _shift(state: _State, atom: int, q: int) -> bool:
+    """Move ``atom`` to part ``q`` if it touches ``q`` and its own part stays connected."""
+    p = state.label[atom]
+    if len(state.members[p]) <= 1 or all(state.label[nb] != q for nb in state.nbs[atom]):
+        return False
+    if not _connected(state.members[p] - {atom}, state.nbs):
+        return False
+    _, new_pp, new_pq = state.move_delta(atom, q)
+    state.move(atom, q, new_pp, new_pq)
+    return True
+
+
+def _exchange(state: _State, nodes: list[int], floor: list[float], tries: int = 200) -> bool:
+    """When no single move helps: swap two boundary atoms between neighbouring parts, the
+    best of the first ``tries`` that lower the larger |deviation| of the two parts and
+    keep both connected and above their Polsby–Popper floor. True if one was made."""
+    ideal = max(state.ideal, 1.0)
+    w = state.g.weights
+    facing: dict[tuple[int, int], list[int]] = {}
+    for atom in nodes:
+        p = state.label[atom]
+        for q in sorted({state.label[nb] for nb in state.nbs[atom]} - {p}):
+            facing.setdefault((p, q), []).append(atom)
+    options: list[tuple[float, int, int]] = []
+    for (p, q), out in sorted(facing.items()):
+        if p > q:
+            continue
+        dp = (state.mass[p] - state.ideal) / ideal
+        dq = (state.mass[q] - state.ideal) / ideal
+        for a in out:
+            for b in facing.get((q, p), []):
+                net = float(w[a] - w[b]) / ideal  # households moving from p to q
+                gain = max(abs(dp), abs(dq)) - max(abs(dp - net), abs(dq + net))
+                if gain > 1e-12:
+                    options.append((-gain, a, b))
+    for _, a, b in sorted(options)[:tries]:
+        p, q = state.label[a], state.label[b]
+        if not _shift(state, a, q):
+            continue
+        if _shift(state, b, p):
+            if all(_pp(state.area[x], state.perim[x]) >= floor[x] for x in (p, q)):
+                return True
+            _undo(state, b, q)
+        _undo(state, a, p)
+    return False
+
+
+def _undo(state: _State, atom: int, q: int) -> None:
+    """Put ``atom`` back in ``q`` (where it was: no check needed)."""
+    _, new_pp, new_pq = state.move_delta(atom, q)
+    state.move(atom, q, new_pp, new_pq)
 
 
 def partition(
