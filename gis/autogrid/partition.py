@@ -5,8 +5,9 @@ neighbouring atom closest to its seed), then a local search that moves boundary 
 between parts while every part stays connected, lowering the squared household deviation
 plus a compactness penalty (perimeter² / 4π·area, the inverse of Polsby–Popper); last, a
 balance pass (:func:`_balance`) that moves boundary atoms, best gain first (or swaps two
-when no single move helps), to lower the largest deviations while no part loses more than a tenth of its Polsby–Popper. The
-tallies of each part (households, area, perimeter) are updated incrementally.
+when no single move helps), to lower the largest deviations while no part loses more
+than a tenth of its Polsby–Popper. The tallies of each part (households, area,
+perimeter) are updated incrementally.
 
 >>> import numpy as np
 >>> g = AtomGraph(np.ones(4), np.ones(4), np.array([[0., 0], [1, 0], [2, 0], [3, 0]]),
