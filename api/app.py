@@ -14,7 +14,21 @@ from api.auth import read_access
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
 from api.openapi_examples import document_pages, keep_nulls
-from api.routers import assets, audit, brief, health, io, layers, ogc, pages, plans, redraw, tiles
+from api.routers import (
+    assets,
+    audit,
+    autogrid,
+    brief,
+    health,
+    io,
+    layers,
+    ogc,
+    pages,
+    plans,
+    redraw,
+    siting,
+    tiles,
+)
 from gis.db.engine import create_db_engine
 from gis.settings import get_settings
 
@@ -69,6 +83,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(io.router)
     app.include_router(ogc.router)
     app.include_router(tiles.router)
+    app.include_router(autogrid.router)
+    app.include_router(siting.router)
     assets.mount_assets(app)
     keep_nulls(app)  # the examples' nulls, which FastAPI drops
     return app

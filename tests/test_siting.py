@@ -177,3 +177,32 @@ def test_mclp_time_limit_keeps_a_solution() -> None:
     sol = mclp(cost, w, 250.0, p=10, time_limit=0.05)
     assert len(sol.sites) == 10
     assert sol.optimal or sol.time_limit_hit
+
+
+@pytest.mark.parametrize(("seed", "radius", "p"), [(4, 350.0, 3), (5, 600.0, 4), (6, 250.0, 5)])
+def test_mclp_reductions_keep_the_optimum(seed: int, radius: float, p: int) -> None:
+    """Duplicated and nested candidates (dominated: dropped), far demand (unreachable:
+    dropped): the optimum is still brute force's, and exactly p sites are open."""
+    cost, w, _ = _instance(seed, 60, 8)
+    far = np.full((5, 8), 5_000.0)  # five homes out of everyone's reach
+    cost = np.vstack([cost, far])
+    w = np.concatenate([w, np.full(5, 30.0)])
+    cost = np.hstack([cost, cost[:, :2], cost[:, [3]] + 200.0])  # twins, and a nested reach
+    sol = mclp(cost, w, radius, p)
+    assert sol.optimal
+    assert len(sol.sites) == p
+    assert sol.objective == pytest.approx(_brute_cover(cost, w, radius, p))
+
+
+def test_mclp_more_sites_than_useful_candidates() -> None:
+    """All candidates but one reach nothing: p sites are still returned, covering what the
+    one useful candidate covers; nothing reachable at all gives zero."""
+    cost = np.array([[10.0, 900.0, 900.0], [20.0, 900.0, 900.0], [700.0, 900.0, 900.0]])
+    w = np.array([1.0, 2.0, 4.0])
+    sol = mclp(cost, w, 100.0, p=2)
+    assert len(sol.sites) == 2
+    assert 0 in sol.sites
+    assert sol.objective == 3.0
+    none = mclp(cost, w, 5.0, p=2)
+    assert len(none.sites) == 2
+    assert none.objective == 0.0

@@ -190,6 +190,14 @@ def build_atoms(
     return Atoms(polygons, graph, crs, placed, exact, free_lonlat)
 
 
+def _near(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Length of each boundary of ``a`` within the tolerance of the boundary of ``b``."""
+    lengths: np.ndarray = shapely.length(
+        shapely.intersection(shapely.boundary(a), shapely.buffer(shapely.boundary(b), _TOUCH))
+    )
+    return lengths
+
+
 def _graph(polygons: np.ndarray, weights: np.ndarray, people: np.ndarray) -> AtomGraph:
     n = len(polygons)
     edges = np.zeros((0, 2), dtype=int)
@@ -201,11 +209,10 @@ def _graph(polygons: np.ndarray, weights: np.ndarray, people: np.ndarray) -> Ato
         left, right = tree.query(polygons, predicate="dwithin", distance=_TOUCH)
         keep = left < right
         left, right = left[keep], right[keep]
-        common = shapely.length(
-            shapely.intersection(
-                shapely.boundary(polygons[left]),
-                shapely.buffer(shapely.boundary(polygons[right]), _TOUCH),
-            )
+        # each way round, the shorter: both sides of a hair-thin sliver atom lie within
+        # the tolerance of its neighbour, so measured from the sliver it counts twice
+        common = np.minimum(
+            _near(polygons[left], polygons[right]), _near(polygons[right], polygons[left])
         )
         touch = common > 0.1
         edges = np.column_stack([left[touch], right[touch]]).astype(int)

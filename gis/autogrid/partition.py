@@ -3,8 +3,11 @@
 Region growing from farthest-point seeds (the lightest part grows first, taking the
 neighbouring atom closest to its seed), then a local search that moves boundary atoms
 between parts while every part stays connected, lowering the squared household deviation
-plus a compactness penalty (perimeter² / 4π·area, the inverse of Polsby–Popper). The
-tallies of each part (households, area, perimeter) are updated incrementally.
+plus a compactness penalty (perimeter² / 4π·area, the inverse of Polsby–Popper); last, a
+balance pass (:func:`_balance`) that moves boundary atoms, best gain first (or swaps two
+when no single move helps), to lower the largest deviations while no part loses more
+than a tenth of its Polsby–Popper. The tallies of each part (households, area,
+perimeter) are updated incrementally.
 
 >>> import numpy as np
 >>> g = AtomGraph(np.ones(4), np.ones(4), np.array([[0., 0], [1, 0], [2, 0], [3, 0]]),
@@ -26,6 +29,7 @@ from gis.autogrid.atoms import AtomGraph
 __all__ = ["Metrics", "components", "measure", "partition"]
 
 _COMPACT = 0.005  # weight of the compactness penalty against squared relative deviation
+_PP_GUARD = 0.9  # the balance pass keeps each part's Polsby–Popper above 90 % of its own
 
 
 def _neighbours(g: AtomGraph) -> list[dict[int, float]]:
@@ -196,6 +200,103 @@ def _improve(state: _State, nodes: list[int], rounds: int) -> None:
             return
 
 
+def _pp(area: float, perim: float) -> float:
+    return 4 * np.pi * area / (perim * perim) if perim > 0 else 0.0
+
+
+def _balance(state: _State, nodes: list[int], guard: float = _PP_GUARD) -> None:
+    """The balance pass: boundary-atom moves between neighbouring parts, best first, each
+    lowering the larger |deviation| of the two parts it touches (so the sorted deviations
+    fall lexicographically and the pass ends), keeping both parts connected and each
+    part's Polsby–Popper at least ``guard`` × what it was when the pass began."""
+    ideal = max(state.ideal, 1.0)
+    floor = [guard * _pp(a, q) for a, q in zip(state.area, state.perim, strict=True)]
+    w = state.g.weights
+    while True:
+        moves: list[tuple[float, int, int]] = []
+        for atom in nodes:
+            p = state.label[atom]
+            if len(state.members[p]) <= 1 or w[atom] <= 0:
+                continue
+            dp = (state.mass[p] - state.ideal) / ideal
+            step = float(w[atom]) / ideal
+            for q in sorted({state.label[nb] for nb in state.nbs[atom]} - {p}):
+                dq = (state.mass[q] - state.ideal) / ideal
+                gain = max(abs(dp), abs(dq)) - max(abs(dp - step), abs(dq + step))
+                if gain > 1e-12:
+                    moves.append((-gain, atom, q))
+        moved = False
+        for _, atom, q in sorted(moves):
+            p = state.label[atom]
+            _, new_pp, new_pq = state.move_delta(atom, q)
+            a = float(state.g.areas[atom])
+            if (
+                _pp(state.area[p] - a, new_pp) < floor[p]
+                or _pp(state.area[q] + a, new_pq) < floor[q]
+            ):
+                continue
+            if not _connected(state.members[p] - {atom}, state.nbs):
+                continue
+            state.move(atom, q, new_pp, new_pq)
+            moved = True
+            break
+        if not moved and not _exchange(state, nodes, floor):
+            return
+
+
+def _shift(state: _State, atom: int, q: int) -> bool:
+    """Move ``atom`` to part ``q`` if it touches ``q`` and its own part stays connected."""
+    p = state.label[atom]
+    if len(state.members[p]) <= 1 or all(state.label[nb] != q for nb in state.nbs[atom]):
+        return False
+    if not _connected(state.members[p] - {atom}, state.nbs):
+        return False
+    _, new_pp, new_pq = state.move_delta(atom, q)
+    state.move(atom, q, new_pp, new_pq)
+    return True
+
+
+def _exchange(state: _State, nodes: list[int], floor: list[float], tries: int = 200) -> bool:
+    """When no single move helps: swap two boundary atoms between neighbouring parts, the
+    best of the first ``tries`` that lower the larger |deviation| of the two parts and
+    keep both connected and above their Polsby–Popper floor. True if one was made."""
+    ideal = max(state.ideal, 1.0)
+    w = state.g.weights
+    facing: dict[tuple[int, int], list[int]] = {}
+    for atom in nodes:
+        p = state.label[atom]
+        for q in sorted({state.label[nb] for nb in state.nbs[atom]} - {p}):
+            facing.setdefault((p, q), []).append(atom)
+    options: list[tuple[float, int, int]] = []
+    for (p, q), out in sorted(facing.items()):
+        if p > q:
+            continue
+        dp = (state.mass[p] - state.ideal) / ideal
+        dq = (state.mass[q] - state.ideal) / ideal
+        for a in out:
+            for b in facing.get((q, p), []):
+                net = float(w[a] - w[b]) / ideal  # households moving from p to q
+                gain = max(abs(dp), abs(dq)) - max(abs(dp - net), abs(dq + net))
+                if gain > 1e-12:
+                    options.append((-gain, a, b))
+    for _, a, b in sorted(options)[:tries]:
+        p, q = state.label[a], state.label[b]
+        if not _shift(state, a, q):
+            continue
+        if _shift(state, b, p):
+            if all(_pp(state.area[x], state.perim[x]) >= floor[x] for x in (p, q)):
+                return True
+            _undo(state, b, q)
+        _undo(state, a, p)
+    return False
+
+
+def _undo(state: _State, atom: int, q: int) -> None:
+    """Put ``atom`` back in ``q`` (where it was: no check needed)."""
+    _, new_pp, new_pq = state.move_delta(atom, q)
+    state.move(atom, q, new_pp, new_pq)
+
+
 def partition(
     g: AtomGraph, k: int, seed: int = 0, rounds: int = 30, restarts: int = 4
 ) -> np.ndarray:
@@ -216,13 +317,16 @@ def partition(
         ideal = float(g.weights[nodes].sum()) / kc
         label = dict.fromkeys(nodes, 0)
         if kc > 1:
-            best = float("inf")
+            best, kept = float("inf"), None
             for _ in range(restarts):
                 state = _State(g, _grow(g, nodes, kc, rng), kc, ideal)
                 _improve(state, nodes, rounds)
                 cost = state.total()
                 if cost < best - 1e-12:
-                    best, label = cost, state.label
+                    best, kept = cost, state
+            assert kept is not None
+            _balance(kept, nodes)
+            label = kept.label
         first: dict[int, int] = {}
         for atom in sorted(label):
             first.setdefault(label[atom], atom)

@@ -174,17 +174,18 @@ def autogrid(
     lock: tuple[str, ...] = ("unit", "organization"),
     seed: int = 0,
     author: str = "autogrid",
+    name: str = "",
 ) -> AutogridResult:
-    """A new draft plan of ``community`` whose grids (other than the ``lock`` kinds) are
-    replaced by automatic geographic grids of about ``target`` households (or
-    ``n_grids`` grids). The caller owns the transaction."""
+    """A new draft plan of ``community`` (named ``name``, default "autogrid of …") whose
+    grids (other than the ``lock`` kinds) are replaced by automatic geographic grids of
+    about ``target`` households (or ``n_grids`` grids). The caller owns the transaction."""
     start = time.perf_counter()
     if n_grids is None and (target is None or target <= 0):
         raise InvalidInput("autogrid: give a positive --target households per grid or n_grids")
     if n_grids is not None and n_grids < 1:
         raise InvalidInput(f"autogrid: n_grids must be at least 1, not {n_grids}")
-    plan = create_plan(conn, [community], author, name=f"autogrid of {community}")
-    atoms, kept, name = load_atoms(conn, plan.id, community, lock)
+    plan = create_plan(conn, [community], author, name=name or f"autogrid of {community}")
+    atoms, kept, place = load_atoms(conn, plan.id, community, lock)
     g = atoms.graph
     total = float(g.weights.sum())
     warnings: list[str] = []
@@ -225,7 +226,7 @@ def autogrid(
             {
                 "plan": plan.id,
                 "code": codes[seq],
-                "name": f"{name}第{seq + 1}网格",
+                "name": f"{place}第{seq + 1}网格",
                 "c": community,
                 "h": round(float(g.weights[members].sum())),
                 "pop": round(float(g.population[members].sum())),

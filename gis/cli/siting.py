@@ -45,16 +45,13 @@ def site_posts(
 ) -> None:
     """Report, per grid, the current post against the site minimising household-weighted
     distance; with --p, the best p sites of the region (p-median, and MCLP with --radius)."""
-    from gis.siting import from_database
-    from gis.siting.report import build_report
+    from gis.siting.report import site_posts as build
 
     if radius is not None and p is None:
         raise InvalidInput("--radius needs --p: how many sites may cover the households")
     engine = create_db_engine(database_url())
     check_postgis(engine)
-    per_grid = from_database(engine, region, "both")
-    whole = from_database(engine, region, candidates.value) if p is not None else None
-    report = build_report(per_grid, whole, p, radius, time_limit)
+    report = build(engine, region, p, radius, time_limit, candidates.value)
     if fmt is Format.json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
         return

@@ -31,6 +31,7 @@ __all__ = [
     "cost_matrix",
     "from_database",
     "from_lonlat",
+    "to_lonlat",
     "utm_epsg",
 ]
 
@@ -98,6 +99,15 @@ def from_lonlat(lonlat: FloatArray, epsg: int) -> FloatArray:
     to_m = Transformer.from_crs(4326, epsg, always_xy=True)
     x, y = to_m.transform(lonlat[:, 0], lonlat[:, 1])
     return np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+
+
+def to_lonlat(xy: FloatArray, epsg: int) -> FloatArray:
+    """Back from metres in ``epsg`` to EPSG:4326 longitude/latitude rows."""
+    if xy.size == 0:
+        return np.zeros((0, 2))
+    to_deg = Transformer.from_crs(epsg, 4326, always_xy=True)
+    lon, lat = to_deg.transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)])
 
 
 _REGION = text("SELECT code FROM region WHERE code = :code")

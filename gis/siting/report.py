@@ -1,5 +1,6 @@
 """The siting report: per grid, the current post against the proposed site, and the
-region-wide p-median / MCLP results. Plain data; the CLI prints it."""
+region-wide p-median / MCLP results. Plain data; the CLI prints it, the API sends it as
+JSON or as GeoJSON points (:meth:`SitingReport.to_geojson`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from sqlalchemy import Engine
 
-from gis.siting.matrix import SitingData, cost_matrix
+from gis.errors import InvalidInput
+from gis.siting.matrix import Candidates, SitingData, cost_matrix, from_database, to_lonlat
 from gis.siting.solve import mclp, one_median_per_grid, p_median
 
-__all__ = ["GridRow", "RegionResult", "SitingReport", "build_report"]
+__all__ = ["GridRow", "RegionResult", "SitingReport", "build_report", "site_posts"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class GridRow:
     proposed_site: str
     proposed_mean_m: float
     saved_weighted_m: float | None  # households × metres saved by moving
+    proposed_lonlat: tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class RegionResult:
     optimal: bool
     time_limit_hit: bool
     seconds: float
+    site_lonlat: list[tuple[float, float]]
 
 
 @dataclass(frozen=True)
@@ -53,11 +58,47 @@ class SitingReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def to_geojson(self) -> dict[str, Any]:
+        """The sites as GeoJSON points (lon/lat): each grid's proposed site (``role``
+        "grid"), then the sites of each region-wide model (``role`` its model)."""
+        features: list[dict[str, Any]] = []
+        for g in self.grids:
+            props = {k: v for k, v in asdict(g).items() if k != "proposed_lonlat"}
+            features.append(_point(g.proposed_lonlat, {"role": "grid", **props}))
+        for r in self.region_results:
+            common = {
+                "role": r.model,
+                "p": r.p,
+                "radius_m": r.radius_m,
+                "objective": r.objective,
+                "gap": r.gap,
+                "optimal": r.optimal,
+                "time_limit_hit": r.time_limit_hit,
+            }
+            for site, at in zip(r.sites, r.site_lonlat, strict=True):
+                features.append(_point(at, {**common, "site": site}))
+        return {"type": "FeatureCollection", "features": features}
+
+
+def _point(lonlat: tuple[float, float], props: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [round(c, 7) for c in lonlat]},
+        "properties": props,
+    }
+
+
+def _lonlat(data: SitingData, columns: list[int]) -> list[tuple[float, float]]:
+    back = to_lonlat(data.candidates.xy[np.asarray(columns, dtype=np.intp)], data.epsg)
+    return [(float(x), float(y)) for x, y in back.reshape(-1, 2)]
+
 
 def _grid_rows(data: SitingData, sites: SitingData) -> list[GridRow]:
     medians = one_median_per_grid(sites.demand, sites.candidates)
     rows = []
-    for g, med in sorted(medians.items()):
+    ordered = sorted(medians.items())
+    where = _lonlat(sites, [med.candidate for _, med in ordered])
+    for (g, med), at in zip(ordered, where, strict=True):
         di = np.flatnonzero(data.demand.grid == g)
         pi = np.flatnonzero(data.posts.grid == g)
         w = data.demand.weight[di]
@@ -75,6 +116,7 @@ def _grid_rows(data: SitingData, sites: SitingData) -> list[GridRow]:
                 proposed_site=str(sites.candidates.key[med.candidate]),
                 proposed_mean_m=med.weighted_distance / hh,
                 saved_weighted_m=None if cur_total is None else cur_total - med.weighted_distance,
+                proposed_lonlat=at,
             )
         )
     return rows
@@ -108,6 +150,7 @@ def build_report(
                 sol.optimal,
                 sol.time_limit_hit,
                 sol.seconds,
+                _lonlat(region, list(sol.sites)),
             )
         )
         if radius is not None:
@@ -126,6 +169,7 @@ def build_report(
                     cov.optimal,
                     cov.time_limit_hit,
                     cov.seconds,
+                    _lonlat(region, list(cov.sites)),
                 )
             )
     return SitingReport(
@@ -137,3 +181,20 @@ def build_report(
         grids=_grid_rows(per_grid, per_grid),
         region_results=results,
     )
+
+
+def site_posts(
+    engine: Engine,
+    region: str,
+    p: int | None = None,
+    radius: float | None = None,
+    time_limit: float | None = None,
+    candidates: Candidates = "posts",
+) -> SitingReport:
+    """The report of a region from the database: per grid, building and post candidates;
+    with ``p``, the p-median (and MCLP with ``radius``) over the ``candidates`` sites."""
+    if radius is not None and p is None:
+        raise InvalidInput("radius needs p: how many sites may cover the households")
+    per_grid = from_database(engine, region, "both")
+    whole = from_database(engine, region, candidates) if p is not None else None
+    return build_report(per_grid, whole, p, radius, time_limit)
