@@ -21,10 +21,12 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
 __all__ = [
+    "AUTOGRID",
     "CHECK_EXAMPLES",
     "COMMUNITY",
     "GRID",
     "PAGES",
+    "SITING",
     "STREET",
     "AsOfExamples",
     "CollectionId",
@@ -41,6 +43,7 @@ __all__ = [
     "keep_nulls",
     "ogc_ok",
     "param_examples",
+    "siting_ok",
 ]
 
 STREET = "652301001000"
@@ -651,6 +654,86 @@ BODIES: dict[str, dict[str, Any]] = {
     "move_building": {"building": 1207, "to_grid": "652301001001002"},
     "move": {"entity": "police_post", "key": "652301JW00001", "to_grid": "652301001001002"},
 }
+
+# -- autogrid and siting ------------------------------------------------------------------
+
+BODIES["autogrid"] = {"target": 400, "lock": ["unit", "organization"], "seed": 0}
+AUTOGRID = {
+    "plan": plan(grids=7, name="autogrid 652301001001 target 400", author="planner"),
+    "community": COMMUNITY,
+    "target": 400.0,
+    "grids": ["652301001001001", "652301001001002", "652301001001003", "652301001001004"],
+    "kept": ["652301001001005", "652301001001006", "652301001001007"],
+    "metrics": {
+        "parts": 4,
+        "households": [402, 398, 401, 399],
+        "max_deviation": 0.005,
+        "max_deviation_ideal": 0.0025,
+        "cv": 0.0039,
+        "pp_mean": 0.452,
+        "pp_min": 0.371,
+        "contiguous": True,
+    },
+    "atoms": 212,
+    "buildings": 205,
+    "buildings_split": 0,
+    "seconds": 0.41,
+    "warnings": [],
+    "redraw_page": "/map/plans/3",
+}
+_SITING_GRID = {
+    "grid": GRID,
+    "households": 384.0,
+    "current_post": "652301JW00429",
+    "current_mean_m": 283.16,
+    "proposed_site": "building:21926",
+    "proposed_mean_m": 244.63,
+    "saved_weighted_m": 14793.3,
+}
+SITING = {
+    "region": COMMUNITY,
+    "epsg": 32645,
+    "demand_points": 521,
+    "households": 2043.0,
+    "candidates": 531,
+    "grids": [_SITING_GRID | {"proposed_lonlat": [87.2526499, 44.0101573]}],
+    "region_results": [
+        {
+            "model": "mclp",
+            "p": 2,
+            "radius_m": 500.0,
+            "sites": ["post:652301JW00429", "building:21926"],
+            "objective": 1874.0,
+            "coverage": 0.917,
+            "mean_distance_m": 301.2,
+            "gap": 0.0,
+            "optimal": True,
+            "time_limit_hit": False,
+            "seconds": 0.2,
+            "site_lonlat": [[87.2519, 44.0112], [87.2526499, 44.0101573]],
+        }
+    ],
+}
+SITING_SITES = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [87.2526499, 44.0101573]},
+            "properties": {"role": "grid", **_SITING_GRID},
+        }
+    ],
+}
+
+
+def siting_ok() -> ResponseDoc:
+    """The siting report as JSON, or its sites as GeoJSON points (``format=geojson``)."""
+    content = {
+        JSON: {"schema": {"type": "object"}, "example": _remember(SITING)},
+        GEOJSON: {"schema": {"type": "object"}, "example": _remember(SITING_SITES)},
+    }
+    return {200: {"description": "The siting report, or its sites as points", "content": content}}
+
 
 # -- OGC API and tiles -------------------------------------------------------------------
 

@@ -100,6 +100,11 @@ def test_autogrid_makes_a_plan_with_its_metrics(client: TestClient, demo_engine:
     assert m["contiguous"] is True
     assert out["buildings_split"] == 0
     assert out["warnings"] == []
+    # the draft opens on its Redraw page, drawn from the same grids
+    assert out["redraw_page"] == f"/map/plans/{plan['id']}"
+    page = client.get(out["redraw_page"])
+    assert page.status_code == 200
+    assert f"/plans/{plan['id']}/grids" in page.text
     # the grids the plan holds: the new codes plus the kept ones, households conserved
     grids = client.get(f"/plans/{plan['id']}/grids").json()["features"]
     codes = {f["properties"]["code"] for f in grids}

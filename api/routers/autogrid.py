@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import Annotated, Literal, Self
 
 from fastapi import APIRouter, Path, Response
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.auth import WriterDep, check_scope
 from api.deps import EngineDep
+from api.openapi_examples import AUTOGRID, BODIES, json_ok, param_examples
 from api.routers.plans import PlanOut
 from gis.autogrid import autogrid
+from layers.redraw import plan_page_path
 
 __all__ = ["router"]
 
@@ -23,11 +25,17 @@ router = APIRouter(prefix="/autogrid", tags=["autogrid"])
 DEFAULT_TARGET = 400.0
 Community = Annotated[
     str,
-    Path(pattern=r"^[0-9]{12}$", description="12-digit community code", examples=["652301005002"]),
+    Path(
+        pattern=r"^[0-9]{12}$",
+        description="12-digit community code",
+        openapi_examples=param_examples(community=("Community 652301005002", "652301005002")),
+    ),
 ]
 
 
 class AutogridRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [BODIES["autogrid"]]})
+
     target: float | None = Field(
         default=None,
         gt=0,
@@ -79,9 +87,15 @@ class AutogridOut(BaseModel):
     buildings_split: int
     seconds: float
     warnings: list[str]
+    redraw_page: str = Field(description="The plan's Redraw page, to review and edit it")
 
 
-@router.post("/{community}", status_code=201, response_model=AutogridOut)
+@router.post(
+    "/{community}",
+    status_code=201,
+    response_model=AutogridOut,
+    responses=json_ok(AUTOGRID, "The new draft plan, its grids and metrics", status=201),
+)
 def create(
     community: Community,
     body: AutogridRequest,
@@ -119,4 +133,5 @@ def create(
         buildings_split=r.buildings_split,
         seconds=r.seconds,
         warnings=r.warnings,
+        redraw_page=plan_page_path(r.plan.id),
     )

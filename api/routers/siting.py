@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Response
 
 from api.deps import EngineDep
+from api.openapi_examples import REGION_EXAMPLES, param_examples, siting_ok
 from gis.siting.report import site_posts
 
 __all__ = ["router"]
@@ -23,7 +24,11 @@ MAX_SECONDS = 60.0
 DEFAULT_SECONDS = 10.0
 Region = Annotated[
     str,
-    Path(pattern=r"^[0-9]{12}$", description="12-digit region code", examples=["652301005001"]),
+    Path(
+        pattern=r"^[0-9]{12}$",
+        description="12-digit region code",
+        openapi_examples=REGION_EXAMPLES,
+    ),
 ]
 
 
@@ -34,37 +39,52 @@ class Format(StrEnum):
 
 @router.get(
     "/{region}",
-    responses={
-        200: {
-            "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "application/geo+json": {"schema": {"type": "object"}},
-            },
-            "description": "The siting report (JSON), or its sites as GeoJSON points",
-        }
-    },
+    responses=siting_ok(),
 )
 def report(
     region: Region,
     engine: EngineDep,
     p: Annotated[
-        int | None, Query(ge=1, le=10_000, description="Also choose p sites for the region")
+        int | None,
+        Query(
+            ge=1,
+            le=10_000,
+            description="Also choose p sites for the region",
+            openapi_examples=param_examples(two=("Two posts", 2)),
+        ),
     ] = None,
     radius: Annotated[
         float | None,
-        Query(gt=0, le=1e6, description="Service radius (m): coverage, and MCLP; needs p"),
+        Query(
+            gt=0,
+            le=1e6,
+            description="Service radius (m): coverage, and MCLP; needs p",
+            openapi_examples=param_examples(radius=("500 m", 500)),
+        ),
     ] = None,
     time_limit: Annotated[
         float,
-        Query(gt=0, le=MAX_SECONDS, description="Seconds for HiGHS per model; then its best"),
+        Query(
+            gt=0,
+            le=MAX_SECONDS,
+            description="Seconds for HiGHS per model; then its best",
+            openapi_examples=param_examples(quick=("Ten seconds", 10)),
+        ),
     ] = DEFAULT_SECONDS,
     candidates: Annotated[
         Literal["buildings", "posts", "both"],
-        Query(description="Sites the p-median/MCLP choose from"),
+        Query(
+            description="Sites the p-median/MCLP choose from",
+            openapi_examples=param_examples(posts=("The existing posts", "posts")),
+        ),
     ] = "posts",
-    format: Annotated[Format, Query(description="json (the report) or geojson (sites)")] = (
-        Format.json
-    ),
+    format: Annotated[
+        Format,
+        Query(
+            description="json (the report) or geojson (sites)",
+            openapi_examples=param_examples(geojson=("The sites as points", "geojson")),
+        ),
+    ] = (Format.json),
 ) -> Response:
     """Per grid, the current post against the site minimising household-weighted distance
     (exact 1-median); with ``p``, the best p sites of the region (p-median, and MCLP with

@@ -74,3 +74,4 @@ def autogrid(
                 f"{r.seconds:.2f}",
             )
     console.print(table)
+    say("review and edit a plan in the browser: gridgov serve, then /map/plans/{id}")
