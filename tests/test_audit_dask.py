@@ -1,0 +1,214 @@
+"""The audit on Dask (LocalCluster, two worker processes) gives the single-process report.
+
+One task per county of the demo prefecture; the merged findings, rule counts, roll-ups
+and community statistics must equal ``run_audit``'s — also when a worker process is
+killed while it runs a county, and when one county's grids are broken.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import distributed
+import pytest
+from conftest import DEMO_SCALE, DEMO_SEED, database_url, drop_database, server_url
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from gis.audit.distributed import SchedulerUnreachable, connect, run_distributed
+from gis.audit.report import AuditReport
+from gis.audit.run import default_region, run_audit
+from gis.db.engine import create_db_engine
+from gis.db.migrate import upgrade
+from gis.demo.generate import generate
+from gis.demo.load import demo_fingerprint, load_demo
+
+
+GRIDGOV = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "gridgov"
+SCRATCH = "gridgov_dask_scratch"
+BROKEN_COUNTY = "652323000000"
+
+
+def canonical(report: AuditReport) -> dict[str, Any]:
+    """Everything the report says, independent of the order of equal-rank findings."""
+    dump = report.model_dump(mode="json", exclude={"generated_at", "seconds"})
+    dump["violations"] = sorted(json.dumps(v, sort_keys=True) for v in dump["violations"])
+    dump["rollup"] = sorted(json.dumps(r, sort_keys=True) for r in dump["rollup"])
+    return dump
+
+
+def url_of(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="module")
+def client(demo_engine: Engine) -> Iterator[Any]:
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def region(demo_engine: Engine) -> str:
+    return default_region(demo_engine)
+
+
+@pytest.fixture(scope="module")
+def single(demo_engine: Engine, region: str) -> AuditReport:
+    return run_audit(demo_engine, region)
+
+
+def test_dask_audit_equals_single_process(
+    client: Any, demo_engine: Engine, region: str, single: AuditReport
+) -> None:
+    report, results = run_distributed(url_of(demo_engine), region, client)
+    assert [r.code for r in results] == ["652301000000", "652302000000", "652323000000"]
+    assert all(r.error is None and r.peak_rss_mb > 0 for r in results)
+    assert len({r.worker for r in results}) >= 1
+    assert single.errors > 0  # the demo's planted defects
+    assert canonical(report) == canonical(single)
+
+
+def test_killed_worker_leaves_the_report_complete(
+    client: Any, demo_engine: Engine, region: str, single: AuditReport
+) -> None:
+    pids: dict[str, int] = client.run(os.getpid)
+    killed: list[tuple[str, list[str]]] = []
+    stop = threading.Event()
+
+    def kill_a_busy_worker() -> None:
+        while not stop.is_set() and not killed:
+            for worker, tasks in client.processing().items():
+                if tasks and worker in pids:
+                    os.kill(pids[worker], signal.SIGKILL)
+                    killed.append((worker, list(tasks)))
+                    return
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=kill_a_busy_worker, daemon=True)
+    watcher.start()
+    try:
+        report, results = run_distributed(url_of(demo_engine), region, client)
+    finally:
+        stop.set()
+        watcher.join()
+    assert killed, "no worker was busy to be killed"
+    assert killed[0][1][0].startswith("audit-county-")
+    assert all(r.error is None for r in results)
+    assert canonical(report) == canonical(single)
+    client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker
+
+
+def test_unreachable_scheduler_is_a_clear_error() -> None:
+    import dask
+
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "2s"}),
+        pytest.raises(SchedulerUnreachable, match="without --scheduler"),
+    ):
+        connect("tcp://127.0.0.1:9", None)
+
+
+def test_unreachable_scheduler_on_the_command_line(demo_engine: Engine) -> None:
+    env = {
+        **os.environ,
+        "GRIDGOV_DATABASE_URL": url_of(demo_engine),
+        "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s",
+    }
+    run = subprocess.run(
+        [str(GRIDGOV), "audit", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert run.returncode == 1
+    assert "no Dask scheduler answers at tcp://127.0.0.1:9" in run.stderr
+    assert "run without --scheduler" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+@pytest.fixture(scope="module")
+def broken(demo_engine: Engine) -> Iterator[Engine]:
+    """A scratch copy of the demo whose county 652323 has self-intersecting grids."""
+    demo_engine.dispose()  # a template database must have no other sessions
+    admin = create_db_engine(server_url(), isolation_level="AUTOCOMMIT")
+    template = make_url(url_of(demo_engine)).database
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)'))
+        try:
+            conn.execute(text(f'CREATE DATABASE "{SCRATCH}" TEMPLATE "{template}"'))
+            copied = True
+        except Exception:  # the template is in use elsewhere: load the demo afresh
+            copied = False
+    admin.dispose()
+    engine = create_db_engine(database_url(SCRATCH))
+    if not copied:
+        upgrade(engine)
+        load_demo(
+            engine,
+            lambda: generate(DEMO_SEED, DEMO_SCALE),
+            demo_fingerprint(DEMO_SEED, DEMO_SCALE),
+            replace=True,
+            say=lambda _m: None,
+        )
+    with engine.begin() as conn:
+        # a database that never enforced valid grids (e.g. filled by another tool)
+        conn.execute(text("ALTER TABLE grid DROP CONSTRAINT grid_geom_valid"))
+        conn.execute(
+            text("""
+            UPDATE grid SET geom = ST_Multi(ST_MakePolygon(ST_MakeLine(ARRAY[
+                ST_MakePoint(ST_XMin(geom), ST_YMin(geom)), ST_MakePoint(ST_XMax(geom), ST_YMax(geom)),
+                ST_MakePoint(ST_XMax(geom), ST_YMin(geom)), ST_MakePoint(ST_XMin(geom), ST_YMax(geom)),
+                ST_MakePoint(ST_XMin(geom), ST_YMin(geom))])))
+            WHERE community_code LIKE '652323%' AND valid_to IS NULL
+            """)
+        )
+    yield engine
+    engine.dispose()
+    drop_database(SCRATCH)
+
+
+def test_broken_county_is_reported_and_the_rest_continues(
+    client: Any, broken: Engine, region: str, single: AuditReport
+) -> None:
+    report, results = run_distributed(url_of(broken), region, client)
+    assert all(r.error is None for r in results)
+    with broken.connect() as conn:
+        bowties = set(
+            conn.execute(
+                text("SELECT code FROM grid WHERE community_code LIKE '652323%' AND valid_to IS NULL")
+            ).scalars()
+        )
+    invalid = {v.grids[0] for v in report.violations if v.check == "invalid"}
+    assert invalid == bowties
+    assert all(
+        "Self-intersection" in v.message for v in report.violations if v.check == "invalid"
+    )
+
+    # the other counties' findings are those of the undisturbed audit
+    def elsewhere(r: AuditReport) -> list[str]:
+        return sorted(
+            json.dumps(v.model_dump(mode="json"), sort_keys=True)
+            for v in r.violations
+            if v.community
+            and not v.community.startswith("652323")
+            and not any(g.startswith("652323") for g in v.grids)
+            and v.rule not in ("overlaps", "spill", "organizations")
+        )
+
+    assert elsewhere(report) == elsewhere(single)
+    county = next(s for s in report.rollup if s.code == BROKEN_COUNTY)
+    assert county.errors > next(s for s in single.rollup if s.code == BROKEN_COUNTY).errors
