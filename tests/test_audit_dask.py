@@ -31,7 +31,6 @@ from gis.db.migrate import upgrade
 from gis.demo.generate import generate
 from gis.demo.load import demo_fingerprint, load_demo
 
-
 GRIDGOV = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "gridgov"
 SCRATCH = "gridgov_dask_scratch"
 BROKEN_COUNTY = "652323000000"
@@ -169,10 +168,12 @@ def broken(demo_engine: Engine) -> Iterator[Engine]:
         conn.execute(text("ALTER TABLE grid DROP CONSTRAINT grid_geom_valid"))
         conn.execute(
             text("""
-            UPDATE grid SET geom = ST_Multi(ST_MakePolygon(ST_MakeLine(ARRAY[
-                ST_MakePoint(ST_XMin(geom), ST_YMin(geom)), ST_MakePoint(ST_XMax(geom), ST_YMax(geom)),
-                ST_MakePoint(ST_XMax(geom), ST_YMin(geom)), ST_MakePoint(ST_XMin(geom), ST_YMax(geom)),
-                ST_MakePoint(ST_XMin(geom), ST_YMin(geom))])))
+            UPDATE grid SET geom = ST_SetSRID(ST_Multi(ST_MakePolygon(ST_MakeLine(ARRAY[
+                ST_MakePoint(ST_XMin(geom), ST_YMin(geom)),
+                ST_MakePoint(ST_XMax(geom), ST_YMax(geom)),
+                ST_MakePoint(ST_XMax(geom), ST_YMin(geom)),
+                ST_MakePoint(ST_XMin(geom), ST_YMax(geom)),
+                ST_MakePoint(ST_XMin(geom), ST_YMin(geom))]))), 4326)
             WHERE community_code LIKE '652323%' AND valid_to IS NULL
             """)
         )
@@ -189,14 +190,14 @@ def test_broken_county_is_reported_and_the_rest_continues(
     with broken.connect() as conn:
         bowties = set(
             conn.execute(
-                text("SELECT code FROM grid WHERE community_code LIKE '652323%' AND valid_to IS NULL")
+                text(
+                    "SELECT code FROM grid WHERE community_code LIKE '652323%' AND valid_to IS NULL"
+                )
             ).scalars()
         )
     invalid = {v.grids[0] for v in report.violations if v.check == "invalid"}
     assert invalid == bowties
-    assert all(
-        "Self-intersection" in v.message for v in report.violations if v.check == "invalid"
-    )
+    assert all("Self-intersection" in v.message for v in report.violations if v.check == "invalid")
 
     # the other counties' findings are those of the undisturbed audit
     def elsewhere(r: AuditReport) -> list[str]:

@@ -24,6 +24,7 @@ A county whose task fails (after ``retries``) is reported as an error finding of
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import time
@@ -210,9 +211,7 @@ def _dedupe_overlaps(found: list[Violation]) -> list[Violation]:
     return [v for v in found if id(v) in keep]
 
 
-def _dedupe_organizations(
-    conn: Connection, found: list[Violation], prefix: str
-) -> list[Violation]:
+def _dedupe_organizations(conn: Connection, found: list[Violation], prefix: str) -> list[Violation]:
     copies: dict[tuple[str, int], list[Violation]] = {}
     for v in found:
         copies.setdefault((v.check, int(v.measures["organization"])), []).append(v)
@@ -269,24 +268,29 @@ Progress = Callable[[CountyResult], None]
 def connect(scheduler: str | None, workers: int | None) -> Any:
     """A ``distributed.Client``: on the scheduler at ``scheduler``, else on a new
     LocalCluster of ``workers`` single-threaded worker processes."""
+    # the cluster's own INFO lines would bury the report: warnings and errors only (the
+    # variable reaches the local worker processes, which configure logging on import)
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+    import dask
     from distributed import Client, LocalCluster
 
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     if scheduler:
-        try:
-            return Client(scheduler, timeout="10s")
+        try:  # how long to try: Dask's distributed.comm.timeouts.connect (30 s by default)
+            return Client(scheduler, timeout=dask.config.get("distributed.comm.timeouts.connect"))  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError) as exc:
             raise SchedulerUnreachable(
                 f"no Dask scheduler answers at {scheduler} ({exc}); start one "
                 "(`dask scheduler`, then `dask worker <scheduler address>` on each machine) "
                 "or run without --scheduler to use a local cluster on this machine"
             ) from None
-    cluster = LocalCluster(
+    cluster = LocalCluster(  # type: ignore[no-untyped-call]
         n_workers=workers or 2,
         threads_per_worker=1,
         processes=True,
         dashboard_address=":0",
     )
-    return Client(cluster)
+    return Client(cluster)  # type: ignore[no-untyped-call]
 
 
 def run_distributed(
@@ -327,7 +331,7 @@ def run_distributed(
             for code in counties
         }
         results: list[CountyResult] = []
-        for future in as_completed(futures):
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
             code = futures[future]
             if future.status == "finished":
                 result: CountyResult = future.result()

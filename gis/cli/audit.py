@@ -12,7 +12,6 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-
 from sqlalchemy import Engine as SqlEngine
 
 from gis.audit.distributed import CountyResult
@@ -214,8 +213,11 @@ def _dask_audit(
     for r in results:
         say(
             f"county {r.code}: "
-            + (f"FAILED ({r.error})" if r.error else f"{r.seconds:.1f} s on {r.worker}, "
-               f"peak {r.peak_rss_mb:,.0f} MB")
+            + (
+                f"FAILED ({r.error})"
+                if r.error
+                else f"{r.seconds:.1f} s on {r.worker}, peak {r.peak_rss_mb:,.0f} MB"
+            )
         )
     return report
 
