@@ -33,6 +33,7 @@ from gis.demo.load import demo_fingerprint, load_demo
 
 GRIDGOV = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "gridgov"
 SCRATCH = "gridgov_dask_scratch"
+BORDER = "gridgov_dask_border"
 BROKEN_COUNTY = "652323000000"
 
 
@@ -139,21 +140,20 @@ def test_unreachable_scheduler_on_the_command_line(demo_engine: Engine) -> None:
     assert "Traceback" not in run.stderr
 
 
-@pytest.fixture(scope="module")
-def broken(demo_engine: Engine) -> Iterator[Engine]:
-    """A scratch copy of the demo whose county 652323 has self-intersecting grids."""
+def scratch_copy(demo_engine: Engine, name: str) -> Engine:
+    """A scratch database holding a copy of the demo (as a template, else loaded)."""
     demo_engine.dispose()  # a template database must have no other sessions
     admin = create_db_engine(server_url(), isolation_level="AUTOCOMMIT")
     template = make_url(url_of(demo_engine)).database
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         try:
-            conn.execute(text(f'CREATE DATABASE "{SCRATCH}" TEMPLATE "{template}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
             copied = True
         except Exception:  # the template is in use elsewhere: load the demo afresh
             copied = False
     admin.dispose()
-    engine = create_db_engine(database_url(SCRATCH))
+    engine = create_db_engine(database_url(name))
     if not copied:
         upgrade(engine)
         load_demo(
@@ -163,6 +163,13 @@ def broken(demo_engine: Engine) -> Iterator[Engine]:
             replace=True,
             say=lambda _m: None,
         )
+    return engine
+
+
+@pytest.fixture(scope="module")
+def broken(demo_engine: Engine) -> Iterator[Engine]:
+    """A scratch copy of the demo whose county 652323 has self-intersecting grids."""
+    engine = scratch_copy(demo_engine, SCRATCH)
     with engine.begin() as conn:
         # a database that never enforced valid grids (e.g. filled by another tool)
         conn.execute(text("ALTER TABLE grid DROP CONSTRAINT grid_geom_valid"))
@@ -213,3 +220,82 @@ def test_broken_county_is_reported_and_the_rest_continues(
     assert elsewhere(report) == elsewhere(single)
     county = next(s for s in report.rollup if s.code == BROKEN_COUNTY)
     assert county.errors > next(s for s in single.rollup if s.code == BROKEN_COUNTY).errors
+
+
+@pytest.fixture(scope="module")
+def border(demo_engine: Engine) -> Iterator[tuple[Engine, tuple[str, str, str]]]:
+    """A scratch copy of the demo with findings across the 652301/652302 border: grid A
+    of 652302 takes a square out of grid B of 652301 and overlaps a square of grid C; a
+    building straddles A and B; an organization standing in B is assigned to A."""
+    engine = scratch_copy(demo_engine, BORDER)
+    live = "valid_to IS NULL AND kind = 'geographic'"
+    with engine.begin() as conn:
+        a = conn.execute(
+            text(f"SELECT code FROM grid WHERE community_code LIKE '652302%' AND {live} LIMIT 1")
+        ).scalar_one()
+        b, c = conn.execute(
+            text(
+                f"SELECT code FROM grid WHERE community_code LIKE '652301%' AND {live} "
+                "ORDER BY ST_Area(geom) DESC LIMIT 2"
+            )
+        ).scalars()
+        square = (
+            "(SELECT ST_Intersection(geom, ST_Expand(ST_PointOnSurface(geom), 0.0003)) "
+            "FROM grid WHERE code = :g AND valid_to IS NULL)"
+        )
+        piece_b = conn.execute(text(f"SELECT {square}"), {"g": b}).scalar_one()
+        piece_c = conn.execute(text(f"SELECT {square}"), {"g": c}).scalar_one()
+        conn.execute(
+            text(
+                "UPDATE grid SET geom = ST_Multi(ST_CollectionExtract(ST_Difference(geom, :p), 3))"
+                " WHERE code = :g AND valid_to IS NULL"
+            ),
+            {"p": piece_b, "g": b},
+        )
+        conn.execute(
+            text(
+                "UPDATE grid SET geom = ST_Multi(ST_CollectionExtract("
+                "ST_Union(ARRAY[geom, CAST(:pb AS geometry), CAST(:pc AS geometry)]), 3))"
+                " WHERE code = :g AND valid_to IS NULL"
+            ),
+            {"pb": piece_b, "pc": piece_c, "g": a},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO building (households, population, geom) "
+                "SELECT 12, 30, ST_Multi(ST_Expand(ST_MakePoint(ST_XMax(p), "
+                "(ST_YMin(p) + ST_YMax(p)) / 2), 0.00005)) "
+                "FROM (SELECT CAST(:p AS geometry) AS p) s"
+            ),
+            {"p": piece_b},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO organization (name, category, grid_code, geom) "
+                "SELECT '跨县测试单位', (SELECT category FROM organization LIMIT 1), :a, "
+                "ST_PointOnSurface(geom) FROM grid WHERE code = :b AND valid_to IS NULL"
+            ),
+            {"a": a, "b": b},
+        )
+    yield engine, (a, b, c)
+    engine.dispose()
+    drop_database(BORDER)
+
+
+def test_findings_across_a_county_border_are_whole_and_once(
+    client: Any, border: tuple[Engine, tuple[str, str, str]], region: str
+) -> None:
+    engine, (a, b, c) = border
+    single = run_audit(engine, region)
+    report, _ = run_distributed(url_of(engine), region, client)
+    assert canonical(report) == canonical(single)
+    pairs = [frozenset(v.grids) for v in report.violations if v.rule == "overlaps"]
+    assert pairs.count(frozenset((a, c))) == 1
+    straddling = [
+        v for v in report.violations if v.rule == "buildings_split" and set(v.grids) == {a, b}
+    ]
+    assert straddling
+    misplaced = [
+        v for v in report.violations if v.message.startswith("organization") and a in v.grids
+    ]
+    assert [(v.check, v.community, v.grids) for v in misplaced] == [("wrong_grid", b[:12], [a, b])]

@@ -212,10 +212,12 @@ def _dedupe_overlaps(found: list[Violation]) -> list[Violation]:
 
 
 def _dedupe_organizations(conn: Connection, found: list[Violation], prefix: str) -> list[Violation]:
-    copies: dict[tuple[str, int], list[Violation]] = {}
+    # the copies of one organization may differ in their check: the county it stands in
+    # sees its grid ("wrong_grid"), the county of its assigned grid may not ("outside")
+    copies: dict[int, list[Violation]] = {}
     for v in found:
-        copies.setdefault((v.check, int(v.measures["organization"])), []).append(v)
-    twice = [org for (_, org), vs in copies.items() if len(vs) > 1]
+        copies.setdefault(int(v.measures["organization"]), []).append(v)
+    twice = [org for org, vs in copies.items() if len(vs) > 1]
     if not twice:
         return found
     home = {
@@ -223,10 +225,10 @@ def _dedupe_organizations(conn: Connection, found: list[Violation], prefix: str)
         for r in conn.execute(_ORG_COMMUNITY, {"ids": twice, "prefix": prefix})
     }
     drop: set[int] = set()
-    for (_, org), vs in copies.items():
-        if len(vs) > 1:
-            chosen = next((v for v in vs if v.community == home.get(org)), vs[0])
-            drop.update(id(v) for v in vs if v is not chosen)
+    for org in twice:
+        vs = copies[org]
+        chosen = next((v for v in vs if v.community == home.get(org)), vs[0])
+        drop.update(id(v) for v in vs if v is not chosen)
     return [v for v in found if id(v) not in drop]
 
 
