@@ -28,7 +28,6 @@ import logging
 import os
 import resource
 import time
-import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -339,7 +338,9 @@ def run_distributed(
                 result: CountyResult = future.result()
             else:
                 exc = future.exception()
-                result = _failure(code, "".join(traceback.format_exception_only(exc)).strip())
+                # the first line: a database error's SQL and parameters follow it
+                first = (str(exc).strip().splitlines() or [""])[0]
+                result = _failure(code, f"{type(exc).__name__}: {first}")
             results.append(result)
             if on_county:
                 on_county(result)
