@@ -336,3 +336,4 @@ def test_findings_across_a_county_border_are_whole_and_once(
         v for v in report.violations if v.message.startswith("organization") and a in v.grids
     ]
     assert [(v.check, v.community, v.grids) for v in misplaced] == [("wrong_grid", b[:12], [a, b])]
+
