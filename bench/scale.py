@@ -4,10 +4,11 @@ Loads (once; kept between runs) a province of ``--counties`` copies of the demo
 prefecture (``gridgov demo load --counties N``: 79 counties = 101,041 grids, 7.8 million
 buildings) into ``<database>_province``, then in the same run:
 
-1. the single-process audit of the whole prefecture region (``run_audit``);
-2. the Dask audit of the same region on a LocalCluster of ``--workers`` single-threaded
-   worker processes: time per county, total time, peak memory (RSS) per worker;
-3. the same largest county audited alone in a fresh process, for its peak memory.
+1. the Dask audit of the prefecture region on a LocalCluster of ``--workers``
+   single-threaded worker processes: time per county, total time, peak memory (RSS) per
+   worker;
+2. the largest county audited alone in a fresh process, for its peak memory;
+3. the single-process audit of the whole region (``run_audit``), last as the longest.
 
 Checks (printed, exit status 1 when one fails): the Dask report equals the single
 process's (findings, roll-ups); memory per worker bounded by the largest county's
@@ -90,15 +91,6 @@ def main() -> int:
     profile = default_profile()
 
     t0 = time.perf_counter()
-    single = run_audit(engine, region, profile)
-    single_s = time.perf_counter() - t0
-    single_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"single process: {single_s:.1f} s for {len(single.violations):,} findings, "
-        f"peak {single_rss:,.0f} MB (this process)"
-    )
-
-    t0 = time.perf_counter()
     cluster = LocalCluster(
         n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
@@ -139,6 +131,22 @@ def main() -> int:
     )
     print(f"largest county {largest} alone in a fresh process: peak {alone['peak_rss_mb']:,.0f} MB")
 
+    t_county = statistics.fmean(times)
+    print(f"projection, 2,800 counties: T(N) = {start_s:.0f} s + ceil(2800 / N) × {t_county:.1f} s")
+    for n in (2, 16, 64, 256, 1024):
+        total = start_s + math.ceil(2800 / n) * t_county
+        print(f"  N = {n:>4}: {total / 3600:6.2f} h")
+
+    # last, the longest: the whole region in this process
+    t0 = time.perf_counter()
+    single = run_audit(engine, region, profile)
+    single_s = time.perf_counter() - t0
+    single_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"single process: {single_s:.1f} s for {len(single.violations):,} findings, "
+        f"peak {single_rss:,.0f} MB (this process)"
+    )
+
     failures = []
     if canonical(report) != canonical(single):
         failures.append("the Dask report differs from the single-process report")
@@ -155,11 +163,6 @@ def main() -> int:
         f"slowest county {max(times) / median:.2f} × median (≤ 3)"
     )
 
-    t_county = statistics.fmean(times)
-    print(f"projection, 2,800 counties: T(N) = {start_s:.0f} s + ceil(2800 / N) × {t_county:.1f} s")
-    for n in (2, 16, 64, 256, 1024):
-        total = start_s + math.ceil(2800 / n) * t_county
-        print(f"  N = {n:>4}: {total / 3600:6.2f} h")
     print(f"speed-up here: {single_s / dask_s:.2f}× (single {single_s:.0f} s, dask {dask_s:.0f} s)")
     for failure in failures:
         print("FAILED:", failure)

@@ -133,6 +133,10 @@ def audit(
     when = _as_of(as_of)
     if engine_name == Engine.single and (scheduler or workers):
         raise InvalidInput("--scheduler and --workers go with --engine dask")
+    if scheduler and workers:
+        raise InvalidInput(
+            "--workers sizes the local cluster; with --scheduler the cluster's own workers run"
+        )
     url = database_url()
     engine = create_db_engine(url)
     check_postgis(engine)
