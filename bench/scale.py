@@ -38,9 +38,12 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Any
 
 from distributed import Client, LocalCluster
+from sqlalchemy import Engine, text
 
+from gis.audit import scope
 from gis.audit.distributed import run_distributed
 from gis.audit.profile import default_profile
 from gis.audit.run import run_audit
@@ -63,6 +66,36 @@ def canonical(report) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped
         sorted(json.dumps(v, sort_keys=True) for v in dump["violations"]),
         sorted(json.dumps(r, sort_keys=True) for r in dump["rollup"]),
     )
+
+
+def _scans(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [plan] if "Relation Name" in plan else []
+    for child in plan.get("Plans", []):
+        found += _scans(child)
+    return found
+
+
+def scope_reads(engine: Engine, county: str) -> dict[str, int]:
+    """Rows of each base table the scoping statements of ``county``'s audit read, by
+    ``EXPLAIN ANALYZE`` with the planner's own choices (rolled back)."""
+    params = {"code": county, "as_of": None, "trust_regions": True, "trust_grids": True}
+    read: dict[str, int] = {}
+    with engine.connect() as conn, conn.begin():
+        statements = [scope._COMMUNITIES, scope._GRIDS, scope._OTHER_GRIDS, scope._BUILDINGS]
+        for statement in statements:
+            if statement is scope._BUILDINGS:
+                for sql in scope._INDEXES:
+                    conn.execute(text(sql))
+            plan = conn.execute(
+                text("EXPLAIN (ANALYZE, FORMAT JSON) " + statement.text), params
+            ).scalar_one()[0]["Plan"]
+            for node in _scans(plan):
+                if not node["Relation Name"].startswith("audit_"):
+                    table = node["Relation Name"]
+                    rows = node["Actual Rows"] * node["Actual Loops"]
+                    read[table] = read.get(table, 0) + rows
+        conn.rollback()
+    return read
 
 
 def main() -> int:
@@ -89,6 +122,23 @@ def main() -> int:
         return 1
     region = prefectures[0]
     profile = default_profile()
+    middle = codes[len(codes) // 2][1]
+    reads = scope_reads(engine, middle)
+    with engine.connect() as conn:
+        own = conn.execute(
+            text("""
+            SELECT (SELECT count(*) FROM region WHERE code LIKE :c || '%') AS region,
+                   (SELECT count(*) FROM grid WHERE code LIKE :c || '%') AS grid,
+                   (SELECT count(*) FROM building b WHERE b.geom && (
+                        SELECT ST_Extent(geom) FROM region WHERE code = :county)) AS building
+            """),
+            {"c": middle[:6], "county": middle},
+        ).one()
+    print(
+        f"scope of county {middle} reads: "
+        + ", ".join(f"{t} {n:,} (county {getattr(own, t):,})" for t, n in sorted(reads.items()))
+    )
+    scope_ok = all(n <= 1.05 * getattr(own, t) + 1 for t, n in reads.items() if hasattr(own, t))
 
     t0 = time.perf_counter()
     cluster = LocalCluster(
@@ -147,7 +197,7 @@ def main() -> int:
         f"peak {single_rss:,.0f} MB (this process)"
     )
 
-    failures = []
+    failures = [] if scope_ok else ["a county's scope reads rows of other counties"]
     if canonical(report) != canonical(single):
         failures.append("the Dask report differs from the single-process report")
     if any(r.error for r in results):
