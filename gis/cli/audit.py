@@ -10,11 +10,13 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Engine as SqlEngine
 
+from gis.audit.distributed import CountyResult
 from gis.audit.features import feature_collection
-from gis.audit.profile import load_profile
+from gis.audit.profile import Profile, load_profile
 from gis.audit.report import AuditReport
 from gis.audit.run import RULE_ORDER, default_region, run_audit
 from gis.cli.common import console, friendly_errors, say
@@ -22,6 +24,11 @@ from gis.db.engine import check_postgis, create_db_engine, database_url
 from gis.errors import InvalidInput
 
 profile_app = typer.Typer(help="The standards profile the audit checks against.")
+
+
+class Engine(StrEnum):
+    single = "single"
+    dask = "dask"
 
 
 class Format(StrEnum):
@@ -110,6 +117,13 @@ def audit(
     as_of: str = typer.Option(None, "--as-of", help="Audit the grids as they were on a date."),
     fmt: Format = typer.Option(Format.table, "--format", help="table, json, geojson or csv."),
     output: Path = typer.Option(None, help="Write to this file instead of the screen."),
+    engine_name: Engine = typer.Option(
+        Engine.single, "--engine", help="single (one process) or dask (one task per county)."
+    ),
+    scheduler: str = typer.Option(
+        None, help="Dask scheduler address (tcp://host:8786); default: a local cluster."
+    ),
+    workers: int = typer.Option(None, min=1, help="Worker processes of the local cluster."),
 ) -> None:
     """Audit a region: blind spots, overlaps, spill, posts, workload, staffing…
 
@@ -117,16 +131,34 @@ def audit(
     """
     chosen = load_profile(profile)
     when = _as_of(as_of)
-    engine = create_db_engine(database_url())
+    if engine_name == Engine.single and (scheduler or workers):
+        raise InvalidInput("--scheduler and --workers go with --engine dask")
+    if scheduler and workers:
+        raise InvalidInput(
+            "--workers sizes the local cluster; with --scheduler the cluster's own workers run"
+        )
+    url = database_url()
+    engine = create_db_engine(url)
     check_postgis(engine)
     code = region or default_region(engine)
+    quiet = fmt != Format.table and output is None
+    if engine_name == Engine.dask:
+        report = _dask_audit(url, code, chosen, when, scheduler, workers, quiet)
+    else:
+        report = _single_audit(engine, code, chosen, when, quiet)
+    _emit(engine, report, fmt, output)
+
+
+def _single_audit(
+    engine: SqlEngine, code: str, chosen: Profile, when: datetime | None, quiet: bool
+) -> AuditReport:
     with Progress(
         TextColumn("auditing {task.description}"),
         BarColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=True,
-        disable=fmt != Format.table and output is None,
+        disable=quiet,
     ) as bar:
         task = bar.add_task(code, total=len(RULE_ORDER) + 1)
         report = run_audit(
@@ -136,6 +168,65 @@ def audit(
             when,
             progress=lambda step: bar.update(task, advance=1, description=step),
         )
+    return report
+
+
+def _dask_audit(
+    url: str,
+    code: str,
+    chosen: Profile,
+    when: datetime | None,
+    scheduler: str | None,
+    workers: int | None,
+    quiet: bool,
+) -> AuditReport:
+    from gis.audit.distributed import connect, run_distributed
+
+    client = connect(scheduler, workers)
+    try:
+        say(f"Dask dashboard: {client.dashboard_link}")
+        with Progress(
+            TextColumn("auditing counties {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=quiet,
+        ) as bar:
+            task = bar.add_task(code, total=None)
+
+            def done(result: CountyResult) -> None:
+                what = f"failed: {result.error}" if result.error else f"{result.seconds:.1f} s"
+                bar.update(task, advance=1, description=f"{result.code} {what}")
+
+            report, results = run_distributed(
+                url,
+                code,
+                client,
+                chosen,
+                when,
+                on_county=done,
+                on_start=lambda counties: bar.update(task, total=len(counties)),
+            )
+    finally:
+        cluster = client.cluster
+        client.close()
+        if cluster is not None and scheduler is None:
+            cluster.close()
+    for r in results:
+        say(
+            f"county {r.code}: "
+            + (
+                f"FAILED ({r.error})"
+                if r.error
+                else f"{r.seconds:.1f} s on {r.worker}, peak {r.peak_rss_mb:,.0f} MB"
+            )
+        )
+    return report
+
+
+def _emit(engine: SqlEngine, report: AuditReport, fmt: Format, output: Path | None) -> None:
     if fmt == Format.table and output is None:
         _tables(report)
     else:

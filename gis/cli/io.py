@@ -11,7 +11,7 @@ from rich.table import Table
 from gis.cli.audit import _as_of
 from gis.cli.common import console, err_console, friendly_errors, say
 from gis.db.engine import check_postgis, create_db_engine, database_url
-from gis.io.export import FORMATS, export_layer
+from gis.io.export import FORMATS, PARQUET, export_layer, export_parquet
 from gis.io.importer import TABLES, ImportRejected, import_file
 from gis.io.report import ValidationReport
 
@@ -103,15 +103,24 @@ def import_(
 @friendly_errors
 def export(
     layer: str = typer.Argument(..., help="Catalogue layer: grids, communities, streets, …"),
-    fmt: str = typer.Option(..., "--format", help=f"One of {', '.join(FORMATS)}."),
-    out: Path = typer.Option(..., "--out", help="The file to write."),
+    fmt: str = typer.Option(..., "--format", help=f"One of {', '.join([*FORMATS, PARQUET])}."),
+    out: Path = typer.Option(
+        ..., "--out", help="The file to write (parquet: a directory, one file per county)."
+    ),
     region: str = typer.Option(None, help="Only features under this region code."),
     as_of: str = typer.Option(None, "--as-of", help="Grids as they were on a date."),
 ) -> None:
     """Export a catalogue layer to a file (shp: a .zip with .cpg; gpkg: with a QGIS style)."""
     engine = create_db_engine(database_url())
     check_postgis(engine)
-    n = export_layer(engine, layer, out, fmt, region=region, as_of=_as_of(as_of))
+    when = _as_of(as_of)
+    if fmt == PARQUET:
+        counts = export_parquet(engine, layer, out, region=region, as_of=when)
+        for county, count in counts.items():
+            say(f"{out / (county + '.parquet')}: {count} features")
+        say(f"wrote {sum(counts.values())} features of {layer} to {out}/ (GeoParquet)")
+        return
+    n = export_layer(engine, layer, out, fmt, region=region, as_of=when)
     say(f"wrote {n} features of {layer} to {out} ({fmt})")
 
 

@@ -1,5 +1,6 @@
 """Export a catalogue layer to a file: GeoJSON, GeoPackage (with its QGIS style),
-Shapefile (a zip with a UTF-8 ``.cpg``), KML (styled), CSV, XLSX and FlatGeobuf.
+Shapefile (a zip with a UTF-8 ``.cpg``), KML (styled), CSV, XLSX and FlatGeobuf — or to
+a directory of GeoParquet files, one per county, for batch work outside the database.
 
 The layer's own SQL (``layers.catalogue``) selects the features; ``region`` keeps those
 under a region (by code prefix, or by place for layers without codes) and ``as_of`` the
@@ -8,6 +9,7 @@ grid versions valid at that time.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import zipfile
 from datetime import UTC, datetime
@@ -27,7 +29,7 @@ from layers.catalogue import get_layer
 from layers.queries import WORLD
 from layers.spec import LayerSpec
 
-__all__ = ["FORMATS", "ExportFormat", "export_layer", "layer_frame"]
+__all__ = ["FORMATS", "PARQUET", "ExportFormat", "export_layer", "export_parquet", "layer_frame"]
 
 
 class ExportFormat(NamedTuple):
@@ -47,6 +49,7 @@ FORMATS = {
     ),
     "fgb": ExportFormat("FlatGeobuf", ".fgb", "application/vnd.flatgeobuf"),
 }
+PARQUET = "parquet"  # a directory, one file per county: not a download of the API
 PREFIX = {"prefecture": 4, "county": 6, "street": 9, "community": 12}
 LIVE = "g.valid_to IS NULL"
 AS_OF = "g.valid_from <= :as_of AND (g.valid_to IS NULL OR g.valid_to > :as_of)"
@@ -148,9 +151,12 @@ def export_layer(
     region: str | None = None,
     as_of: datetime | None = None,
 ) -> int:
-    """Write the layer to ``path`` in ``fmt`` (see :data:`FORMATS`); the feature count."""
+    """Write the layer to ``path`` in ``fmt`` (see :data:`FORMATS`, and :data:`PARQUET`:
+    ``path`` is then a directory); the feature count."""
+    if fmt == PARQUET:
+        return sum(export_parquet(engine, layer_id, path, region, as_of).values())
     if fmt not in FORMATS:
-        raise InvalidInput(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+        raise InvalidInput(f"--format {fmt!r}: use one of {', '.join([*FORMATS, PARQUET])}")
     spec = get_layer(layer_id)
     frame = layer_frame(engine, layer_id, region, as_of)
     path = Path(path)
@@ -178,3 +184,67 @@ def export_layer(
     else:
         pyogrio.write_dataframe(frame, path, driver=driver, layer=spec.id)
     return len(frame)
+
+
+_COUNTIES = text("""
+SELECT code FROM region WHERE level = 'county' AND code LIKE :prefix ORDER BY code
+""")
+
+
+def _parquet_parts(engine: Engine, region: str | None) -> list[str | None]:
+    """The regions of the files: the counties under ``region`` (all counties without
+    one), or ``region`` itself from the county level down."""
+    with engine.connect() as conn:
+        level = None
+        if region is not None:
+            level = conn.execute(
+                text("SELECT level FROM region WHERE code = :c"), {"c": region}
+            ).scalar_one_or_none()
+            if level is None:
+                raise NotFound(f"region {region} is not in the database")
+            if level != "prefecture":
+                return [region]
+        prefix = region[: PREFIX["prefecture"]] + "%" if region else "%"
+        counties: list[str | None] = list(conn.execute(_COUNTIES, {"prefix": prefix}).scalars())
+    return counties or [region]
+
+
+def export_parquet(
+    engine: Engine,
+    layer_id: str,
+    directory: Path | str,
+    region: str | None = None,
+    as_of: datetime | None = None,
+) -> dict[str, int]:
+    """Write the layer as GeoParquet into ``directory``, one ``<county code>.parquet``
+    per county (read and written county by county); features per file.
+
+    The files are written into a new directory that replaces ``directory`` at the end,
+    so a failed export leaves the old one as it was. An existing ``directory`` may hold
+    only ``.parquet`` files (it is replaced); anything else is refused. Layers without
+    codes (roads, buildings…) are cut by place: a feature on a county border is in the
+    files of both counties.
+    """
+    get_layer(layer_id)  # an unknown layer is refused before anything is written
+    target = Path(directory)
+    if target.exists() and (
+        not target.is_dir() or any(p.suffix != ".parquet" for p in target.iterdir())
+    ):
+        raise InvalidInput(
+            f"--out {target}: a GeoParquet export is a directory of .parquet files; "
+            "this path holds other things — name a new or a previous export's directory"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(prefix=".gridgov-parquet-", dir=target.parent) as tmp:
+        staging = Path(tmp) / "export"
+        staging.mkdir()
+        for part in _parquet_parts(engine, region):
+            frame = layer_frame(engine, layer_id, part, as_of)
+            name = part or "all"
+            frame.to_parquet(staging / f"{name}.parquet", index=False)
+            counts[name] = len(frame)
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    return counts
