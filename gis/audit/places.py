@@ -83,20 +83,23 @@ WHERE p.grid_code IS NULL
    OR NOT EXISTS (SELECT 1 FROM grid g WHERE g.code = p.grid_code AND g.valid_to IS NULL)
 """)
 
-# built-up land beyond the service radius of every post, measured in the scope's UTM zone
-_POSTS_METRIC = [
-    """CREATE TEMP TABLE audit_post_m ON COMMIT DROP AS
-       SELECT ST_Transform(p.geom, :utm) AS geom FROM police_post p
+# built-up land beyond the service radius of every post, measured on the spheroid
+# (geography): the same answer whatever region is audited — a county alone, its
+# province, or a county task of the distributed audit (a UTM zone chosen per scope would
+# move buildings near the radius in or out)
+_POSTS_NEAR = [
+    """CREATE TEMP TABLE audit_post_near ON COMMIT DROP AS
+       SELECT p.geom::geography AS geog FROM police_post p
        WHERE p.geom && ST_Expand((SELECT ST_Extent(geom) FROM audit_community)::geometry,
                                  :dx, :dy)""",
-    "CREATE INDEX ON audit_post_m USING gist (geom)",
-    "ANALYZE audit_post_m",
+    "CREATE INDEX ON audit_post_near USING gist (geog)",
+    "ANALYZE audit_post_near",
 ]
 _POLICE_BLIND = text("""
 WITH far AS (
     SELECT b.geom, b.community FROM audit_building b
-    WHERE NOT EXISTS (SELECT 1 FROM audit_post_m p
-                      WHERE ST_DWithin(p.geom, ST_Transform(b.spot, :utm), :radius))
+    WHERE NOT EXISTS (SELECT 1 FROM audit_post_near p
+                      WHERE ST_DWithin(p.geog, b.spot::geography, :radius))
 ), areas AS (
     SELECT community, (ST_Dump(ST_Union(ST_Buffer(geom::geography, 30)::geometry))).geom AS geom
     FROM far GROUP BY community
@@ -130,17 +133,12 @@ FROM ranked GROUP BY community
 def _reach(conn: Connection, metres: float) -> dict[str, float]:
     """A box (degrees) that surely holds every point within ``metres`` in the scope:
     longitude degrees are widest at the scope's latitude farthest from the equator."""
-    ymin, ymax, lon = conn.execute(
-        text(
-            "SELECT ST_YMin(e), ST_YMax(e), (ST_XMin(e) + ST_XMax(e)) / 2 "
-            "FROM (SELECT ST_Extent(geom) e FROM audit_community) s"
-        )
+    ymin, ymax = conn.execute(
+        text("SELECT ST_YMin(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM audit_community) s")
     ).one()
     lat = min(max(abs(ymin or 0.0), abs(ymax or 0.0)) + 0.1, 89.0)
-    zone = int(((lon or 0.0) + 180) // 6) + 1
     return {
         "radius": metres,
-        "utm": (32600 if (ymax or 0.0) >= 0 else 32700) + zone,
         "dx": 1.01 * metres / (111_320 * math.cos(math.radians(lat))),
         "dy": 1.01 * metres / 110_570,
     }
@@ -280,7 +278,7 @@ def police_posts(conn: Connection, profile: Profile) -> list[Violation]:
             )
         )
     reach = _reach(conn, rule.service_radius_m)
-    for sql in _POSTS_METRIC:
+    for sql in _POSTS_NEAR:
         conn.execute(text(sql), reach)
     for row in conn.execute(_POLICE_BLIND, reach):
         found.append(
