@@ -171,7 +171,10 @@ def scratch_copy(demo_engine: Engine, name: str) -> Engine:
 def broken(demo_engine: Engine) -> Iterator[tuple[Engine, str]]:
     """A scratch copy of the demo whose county 652323 has self-intersecting grids, and
     where one community of county 652302 and its buildings were shifted 51° north, past
-    the pole (no projection takes them: that county's audit fails, every time)."""
+    the pole. The audit itself measures on the spheroid, which folds such coordinates
+    back; a server-side guard (a function the database resolves before PostGIS's own
+    ``ST_YMax``) refuses latitudes beyond the pole, so that county's audit fails inside
+    PostgreSQL, every time, and only that county's."""
     engine = scratch_copy(demo_engine, SCRATCH)
     with engine.begin() as conn:
         # a database that never enforced valid grids (e.g. filled by another tool)
@@ -204,6 +207,19 @@ def broken(demo_engine: Engine) -> Iterator[tuple[Engine, str]]:
             text("UPDATE region SET geom = ST_Translate(geom, 0, 51) WHERE code = :c"),
             {"c": off_earth},
         )
+        conn.execute(text("CREATE SCHEMA guard"))
+        conn.execute(
+            text("""
+            CREATE FUNCTION guard.st_ymax(box3d) RETURNS float8 LANGUAGE plpgsql AS $$
+            BEGIN
+                IF public.st_ymax($1) > 90 THEN
+                    RAISE EXCEPTION 'latitude % is beyond the pole', public.st_ymax($1);
+                END IF;
+                RETURN public.st_ymax($1);
+            END $$
+            """)
+        )
+        conn.execute(text(f'ALTER DATABASE "{SCRATCH}" SET search_path = guard, public'))
     yield engine, off_earth
     engine.dispose()
     drop_database(SCRATCH)
@@ -231,7 +247,7 @@ def test_broken_county_is_reported_and_the_rest_continues(
     # the county whose audit fails is retried, then reported as its failure
     failed = {r.code: r.error for r in results if r.error}
     assert list(failed) == ["652302000000"]
-    assert "transform" in str(failed["652302000000"])
+    assert "beyond the pole" in str(failed["652302000000"])
     failures = [v for v in report.violations if v.rule == "audit"]
     assert [(v.check, v.community, v.severity) for v in failures] == [
         ("county_failed", "652302000000", "error")
