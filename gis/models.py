@@ -49,7 +49,7 @@ __all__ = [
     "Base",
     "Building",
     "Change",
-    "DataVersion",
+    "DataChange",
     "Grid",
     "GridCode",
     "Meta",
@@ -391,14 +391,17 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class DataVersion(Base):
-    """A counter bumped, in the writing transaction, by every statement that writes a
-    table the audit reads (``live``: the catalogue; ``plans``: the drafts)."""
+class DataChange(Base):
+    """One row per committed transaction that wrote a table the audit reads (``live``: the
+    catalogue; ``plans``: the drafts), left by a trigger: a scope's data version is its
+    number of rows."""
 
-    __tablename__ = "data_version"
+    __tablename__ = "data_change"
+    __table_args__ = (_in("scope", ("live", "plans"), "data_change_scope_known"),)
 
     scope: Mapped[str] = mapped_column(String(16), primary_key=True)
-    n: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    txid: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class AuditCache(Base):

@@ -1,12 +1,13 @@
 """Audits computed once per data version and reused until the data change.
 
 An audit is identified by its key: the region, the profile (a digest of its settings and
-of the audit's own code), ``as_of``, the plan, and the data versions it was read at —
-the ``data_version`` counters that a statement-level trigger on every table the audit
-reads bumps in the writing transaction (migration 0004). The version is read *before*
-the audit starts, so a report never holds data older than its key says; a write that
-commits during the audit has bumped the counter, so the report stored under the older
-number is never served as current. A rolled-back write rolls its bump back with it.
+of the audit's own code), ``as_of``, the plan, and the data versions it was read at. A
+scope's data version is the number of committed transactions that wrote a table the
+audit reads (rows of ``data_change``, left by statement-level triggers: migration 0004),
+so it grows at each such commit and a rolled-back write leaves it as it was. The version
+is read *before* the audit starts, so a report never holds data older than its key says;
+a write that commits during the audit has moved the version on, so the report stored
+under the older number is never served as current.
 
 Reports live in each process's memory (an LRU of ``GRIDGOV_AUDIT_MEMORY_ENTRIES``) and in
 the ``audit_cache`` table as the report's JSON, so several server workers and a restarted
@@ -106,8 +107,8 @@ class AuditKey:
 
 _VERSIONS = text("""
 SELECT (SELECT oid FROM pg_database WHERE datname = current_database()) AS db,
-       (SELECT n FROM data_version WHERE scope = 'live') AS live,
-       (SELECT n FROM data_version WHERE scope = 'plans') AS plans
+       (SELECT count(*) FROM data_change WHERE scope = 'live') AS live,
+       (SELECT count(*) FROM data_change WHERE scope = 'plans') AS plans
 """)
 
 

@@ -4,13 +4,15 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-22 09:20:00
 
-``data_version`` holds two counters, ``live`` (the tables a live audit reads) and
-``plans`` (the drafts a plan's audit reads as well). A statement-level trigger on each of
-those tables adds one to its counter in the writing transaction: the bump commits with
-the write and rolls back with it, and a reader sees the new number exactly when it can
-see the new rows. (A sequence would not do: ``nextval`` is visible before the write
-commits, so an audit started in between would read the old rows and be stored under the
-new number.) ``audit_cache`` keeps each computed report as JSON (verbatim, ``json`` not ``jsonb``)
+The data version: every transaction that writes a table the audit reads leaves one row
+in ``data_change`` — (scope, its transaction id), inserted by a statement-level trigger on
+each of those tables, ``live`` for the catalogue and ``plans`` for the drafts. A scope's
+version is its number of rows: the row commits with the write and rolls back with it, so
+the number grows by one at each committed writing transaction and a reader sees it grow
+exactly when it can see the new rows. Writers never wait for each other (each inserts its
+own key); a counter row would make them queue, and a sequence is visible before the write
+commits (an audit started in between would read the old rows under the new number).
+``audit_cache`` keeps each computed report as JSON (verbatim, ``json`` not ``jsonb``)
 under its key.
 """
 
@@ -25,7 +27,7 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-#: the tables an audit reads, by the counter their writes bump
+#: the tables an audit reads, by the scope of the version their writes change
 WATCHED = {
     "live": (
         "region",
@@ -44,17 +46,21 @@ WATCHED = {
 
 def upgrade() -> None:
     op.create_table(
-        "data_version",
+        "data_change",
         sa.Column("scope", sa.String(length=16), nullable=False),
-        sa.Column("n", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.PrimaryKeyConstraint("scope"),
+        sa.Column("txid", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+        ),
+        sa.CheckConstraint("scope IN ('live', 'plans')", name="data_change_scope_known"),
+        sa.PrimaryKeyConstraint("scope", "txid"),
     )
-    op.execute("INSERT INTO data_version (scope, n) VALUES ('live', 0), ('plans', 0)")
     op.execute("""
-        CREATE FUNCTION gridgov_bump_data_version() RETURNS trigger
+        CREATE FUNCTION gridgov_data_changed() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
-            UPDATE data_version SET n = n + 1 WHERE scope = TG_ARGV[0];
+            INSERT INTO data_change (scope, txid) VALUES (TG_ARGV[0], txid_current())
+            ON CONFLICT DO NOTHING;
             RETURN NULL;
         END
         $$
@@ -62,9 +68,9 @@ def upgrade() -> None:
     for scope, tables in WATCHED.items():
         for table in tables:
             op.execute(
-                f"CREATE TRIGGER {table}_bumps_data_version "
+                f"CREATE TRIGGER {table}_data_changed "
                 f"AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
-                f"FOR EACH STATEMENT EXECUTE FUNCTION gridgov_bump_data_version('{scope}')"
+                f"FOR EACH STATEMENT EXECUTE FUNCTION gridgov_data_changed('{scope}')"
             )
     op.create_table(
         "audit_cache",
@@ -92,6 +98,6 @@ def downgrade() -> None:
     op.drop_table("audit_cache")
     for tables in WATCHED.values():
         for table in tables:
-            op.execute(f"DROP TRIGGER {table}_bumps_data_version ON {table}")
-    op.execute("DROP FUNCTION gridgov_bump_data_version()")
-    op.drop_table("data_version")
+            op.execute(f"DROP TRIGGER {table}_data_changed ON {table}")
+    op.execute("DROP FUNCTION gridgov_data_changed()")
+    op.drop_table("data_change")
