@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
@@ -20,6 +21,7 @@ from api.limits import BodyLimit
 from api.openapi_examples import document_pages, keep_nulls
 from api.routers import assets, audit, brief, health, io, layers, ogc, pages, plans, redraw, tiles
 from gis.audit.cache import audit_cache
+from gis.audit.report import AuditReport
 from gis.db.engine import create_db_engine
 from gis.settings import get_settings
 from layers.maps import OVERVIEW_PAGE, page_profile, top_region
@@ -29,16 +31,19 @@ __all__ = ["create_app", "create_served_app"]
 log = logging.getLogger("gridgov.api")
 
 
-def warm_up(engine: Engine) -> None:
-    """Start computing the top region's full audit (the overview's) in the background."""
+def warm_up(engine: Engine) -> Future[AuditReport] | None:
+    """Start computing the top region's full audit (the overview's) in the background;
+    its future, ``None`` without data."""
     try:
         with Session(engine) as session:
             region = top_region(session)
-        if region is not None:
-            audit_cache.warm(engine, region, page_profile(OVERVIEW_PAGE))
-            log.info("computing the audit of %s in the background", region)
+        if region is None:
+            return None
+        log.info("computing the audit of %s in the background", region)
+        return audit_cache.warm(engine, region, page_profile(OVERVIEW_PAGE))
     except SQLAlchemyError as exc:  # a server without data or schema still serves
         log.warning("no audit warm-up: %s", exc)
+        return None
 
 
 def create_served_app() -> FastAPI:
@@ -56,8 +61,7 @@ def create_app(database_url: str | None = None, warm: bool = False) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_db_engine(database_url)
         app.state.engine = engine
-        if warm:
-            warm_up(engine)
+        app.state.warming = warm_up(engine) if warm else None
         try:
             yield
         finally:

@@ -279,3 +279,21 @@ def test_an_audit_being_computed_is_said_so(
         get_settings.cache_clear()
     # the computation went on: the page is drawn once it is done
     assert client.get("/map/overview").text.count("Computing the audit") == 0
+
+
+def test_the_served_app_warms_the_overview_audit_at_start_up(scratch: Engine) -> None:
+    with scratch.begin() as conn:  # a new version: nothing cached yet
+        conn.execute(text("UPDATE region SET name = name WHERE code = :c"), {"c": TOP})
+    before = audit_cache.computed
+    app = create_app(scratch.url.render_as_string(hide_password=False), warm=True)
+    with TestClient(app) as client:
+        warming = app.state.warming
+        assert warming is not None
+        report = warming.result()  # computed in the background, no request made
+        assert report.region == TOP
+        assert audit_cache.computed == before + 1
+        page = client.get("/map/overview")
+        assert "Computing the audit" not in page.text
+        assert audit_cache.computed == before + 1  # the page used the warmed audit
+    with TestClient(create_app(scratch.url.render_as_string(hide_password=False))) as cold:
+        assert cold.app.state.warming is None  # type: ignore[attr-defined]

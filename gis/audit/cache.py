@@ -212,11 +212,16 @@ class AuditCache:
         except FutureTimeout:
             raise AuditInProgress(region, running.started) from None
 
-    def warm(self, engine: Engine, region: str, profile: Profile) -> None:
-        """Start computing the audit in the background unless it is already known."""
+    def warm(self, engine: Engine, region: str, profile: Profile) -> Future[AuditReport]:
+        """Start computing the audit in the background unless it is already known; its
+        future (done at once when known)."""
         key = current_key(engine, region, profile)
-        if self._remembered(key) is None:
-            self.start(engine, key, profile)
+        found = self._remembered(key)
+        if found is None:
+            return self.start(engine, key, profile).future
+        done: Future[AuditReport] = Future()
+        done.set_result(found)
+        return done
 
     def start(self, engine: Engine, key: AuditKey, profile: Profile) -> _Running:
         """The computation of ``key``: the one running, or a new background thread."""
