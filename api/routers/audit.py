@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -156,6 +158,21 @@ def audit_compliance(
         report = _audit(engine, region, default_profile(), as_of)
     except AuditInProgress as exc:
         return busy(request, exc)
+    return Response(_compliance_body(engine, report), media_type=GEOJSON)
+
+
+#: the compliance layers last built, by audit (region, as-of, when it was computed): a
+#: report is computed once per data version, which covers the communities' shapes too
+_BODIES: OrderedDict[tuple[str, datetime | None, datetime], bytes] = OrderedDict()
+_BODIES_LOCK = threading.Lock()
+
+
+def _compliance_body(engine: Engine, report: AuditReport) -> bytes:
+    key = (report.region, report.as_of, report.generated_at)
+    with _BODIES_LOCK:
+        found = _BODIES.get(key)
+    if found is not None:
+        return found
     scores = {r.code: r for r in report.rollup if r.level == "community"}
     with engine.connect() as conn:
         rows = conn.execute(_COMMUNITY_SHAPES, {"codes": sorted(scores)}).all()
@@ -176,8 +193,13 @@ def audit_compliance(
         }
         for row in rows
     ]
-    body = {"type": "FeatureCollection", "features": features}
-    return Response(json.dumps(body, ensure_ascii=False), media_type=GEOJSON)
+    body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+    built = body.encode()
+    with _BODIES_LOCK:
+        _BODIES[key] = built
+        while len(_BODIES) > 4:
+            _BODIES.popitem(last=False)
+    return built
 
 
 def _layer(name: str, rules: tuple[str, ...]) -> Any:
