@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 import gis
 from api.access_log import AccessLog
@@ -29,20 +34,48 @@ from api.routers import (
     siting,
     tiles,
 )
+from gis.audit.cache import audit_cache
+from gis.audit.report import AuditReport
 from gis.db.engine import create_db_engine
 from gis.settings import get_settings
+from layers.maps import OVERVIEW_PAGE, page_profile, top_region
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_served_app"]
+
+log = logging.getLogger("gridgov.api")
 
 
-def create_app(database_url: str | None = None) -> FastAPI:
+def warm_up(engine: Engine) -> Future[AuditReport] | None:
+    """Start computing the top region's full audit (the overview's) in the background;
+    its future, ``None`` without data."""
+    try:
+        with Session(engine) as session:
+            region = top_region(session)
+        if region is None:
+            return None
+        log.info("computing the audit of %s in the background", region)
+        return audit_cache.warm(engine, region, page_profile(OVERVIEW_PAGE))
+    except SQLAlchemyError as exc:  # a server without data or schema still serves
+        log.warning("no audit warm-up: %s", exc)
+        return None
+
+
+def create_served_app() -> FastAPI:
+    """The app ``gridgov serve`` runs: warms the overview's audit unless
+    ``GRIDGOV_AUDIT_WARM=false``."""
+    return create_app(warm=get_settings().audit.warm)
+
+
+def create_app(database_url: str | None = None, warm: bool = False) -> FastAPI:
     """The app. ``database_url`` overrides the settings (``GRIDGOV_DATABASE_URL`` or the
-    embedded cluster); the engine is created when the app starts and disposed at exit."""
+    embedded cluster); the engine is created when the app starts and disposed at exit.
+    ``warm`` starts computing the top region's audit at start-up (see :func:`warm_up`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_db_engine(database_url)
         app.state.engine = engine
+        app.state.warming = warm_up(engine) if warm else None
         try:
             yield
         finally:

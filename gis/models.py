@@ -25,6 +25,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -33,7 +34,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from geoalchemy2 import Geometry
@@ -44,9 +45,11 @@ __all__ = [
     "SRID",
     "TOKEN_ROLES",
     "ApiToken",
+    "AuditCache",
     "Base",
     "Building",
     "Change",
+    "DataChange",
     "Grid",
     "GridCode",
     "Meta",
@@ -386,3 +389,36 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DataChange(Base):
+    """One row per committed transaction that wrote a table the audit reads (``live``: the
+    catalogue; ``plans``: the drafts), left by a trigger: a scope's data version is its
+    number of rows."""
+
+    __tablename__ = "data_change"
+    __table_args__ = (_in("scope", ("live", "plans"), "data_change_scope_known"),)
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    txid: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AuditCache(Base):
+    """A computed audit report (its JSON), valid for the data versions it was read at."""
+
+    __tablename__ = "audit_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region: Mapped[str] = mapped_column(String(12))
+    plan_id: Mapped[int | None] = mapped_column(BigInteger)
+    as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    profile_digest: Mapped[str] = mapped_column(String(64))
+    live_version: Mapped[int] = mapped_column(BigInteger)
+    plans_version: Mapped[int] = mapped_column(BigInteger)
+    report: Mapped[Any] = mapped_column(JSON)
+    seconds: Mapped[float] = mapped_column(Float)
+    computed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    hits: Mapped[int] = mapped_column(Integer, server_default=text("0"))

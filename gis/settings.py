@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 __all__ = [
+    "AuditSettings",
     "AuthSettings",
     "DatabaseSettings",
     "ServerSettings",
@@ -113,6 +114,27 @@ class AuthSettings(BaseSettings):
     )
 
 
+class AuditSettings(BaseSettings):
+    """How the server reuses audits (computed once per data version, see gis.audit.cache)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_AUDIT_", extra="ignore")
+
+    warm: bool = Field(
+        default=True,
+        description="gridgov serve computes the top region's audit in the background at "
+        "start-up, so the first visitor of the overview does not wait for it.",
+    )
+    wait_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long a page or an audit request waits for an audit being computed "
+        "before answering that it is still being computed (the computation goes on).",
+    )
+    memory_entries: int = Field(
+        default=8, ge=0, description="Reports kept in each process's memory (LRU)."
+    )
+
+
 class Settings:
     """All settings, each concern built once."""
 
@@ -120,6 +142,7 @@ class Settings:
         self.database = DatabaseSettings()
         self.server = ServerSettings()
         self.auth = AuthSettings()
+        self.audit = AuditSettings()
 
 
 @lru_cache(maxsize=1)

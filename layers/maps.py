@@ -11,9 +11,9 @@ from urllib.parse import quote
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from gis.audit.profile import default_profile
+from gis.audit.cache import audit_cache
+from gis.audit.profile import Profile, default_profile
 from gis.audit.report import AuditReport
-from gis.audit.run import run_audit
 from gis.settings import get_settings
 from layers.catalogue import layers, page_layer
 from layers.folium_elements import bilingual
@@ -31,6 +31,7 @@ __all__ = [
     "RegionPage",
     "layer_urls",
     "page_bbox",
+    "page_profile",
     "render_page",
     "render_region_page",
     "top_region",
@@ -230,10 +231,28 @@ def _panel(report: AuditReport, page: RegionPage, region_name: str) -> str:
     )
 
 
+def page_profile(page: RegionPage) -> Profile:
+    """The profile of the audit behind a page's panel: only the rules the panel shows (a
+    street's full audit takes 4-8 times as long). The overview shows every rule: its audit
+    is the full one, the same its compliance layer reads (one audit for both)."""
+    if set(page.rules) >= set(RULE_LABELS):
+        return default_profile()
+    return default_profile().only(*page.rules)
+
+
 def render_region_page(
-    session: Session, engine: Engine, page: RegionPage, region: str
+    session: Session,
+    engine: Engine,
+    page: RegionPage,
+    region: str,
+    wait_s: float | None = None,
 ) -> str | None:
-    """The page's HTML for ``region``; ``None`` when there is no such region."""
+    """The page's HTML for ``region``; ``None`` when there is no such region.
+
+    The panel's audit comes from the audit cache (computed once per data version);
+    :class:`~gis.audit.cache.AuditInProgress` when it is not ready within ``wait_s``
+    seconds (``None``: wait for it).
+    """
     found = region_bounds(session, region)
     if found is None:
         return None
@@ -247,8 +266,7 @@ def render_region_page(
             else s
             for s in specs
         )
-    # only the rules the panel shows (a street's full audit takes 4-8 times as long)
-    report = run_audit(engine, region, default_profile().only(*page.rules))
+    report = audit_cache.get(engine, region, page_profile(page), wait_s=wait_s)
     server = get_settings().server
     m = build_map(
         specs,

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from api.deps import EngineDep
+from api.errors import problem
 from api.openapi_examples import (
     AUDIT_SUMMARY,
     CHECK_EXAMPLES,
@@ -20,10 +23,11 @@ from api.openapi_examples import (
     Region,
     json_ok,
 )
+from gis.audit.cache import AuditInProgress, audit_cache
 from gis.audit.features import feature_collection
-from gis.audit.profile import default_profile
-from gis.audit.report import CommunityStats, RegionScore, RuleSummary
-from gis.audit.run import run_audit
+from gis.audit.profile import Profile, default_profile
+from gis.audit.report import AuditReport, CommunityStats, RegionScore, RuleSummary
+from gis.settings import get_settings
 
 __all__ = ["router"]
 
@@ -53,6 +57,23 @@ AsOf = Annotated[
 ]
 
 
+def _audit(engine: Engine, region: str, profile: Profile, as_of: datetime | None) -> AuditReport:
+    """The audit from the cache (computed once per data version), waiting for it at most
+    ``GRIDGOV_AUDIT_WAIT_S`` seconds: :class:`AuditInProgress` after that."""
+    return audit_cache.get(engine, region, profile, as_of, wait_s=get_settings().audit.wait_s)
+
+
+#: seconds a client is asked to wait before asking again for an audit being computed
+RETRY_AFTER_S = 10
+
+
+def busy(request: Request, exc: AuditInProgress) -> Response:
+    """503 problem+json with ``Retry-After``: the audit is still being computed."""
+    response = problem(request, 503, exc.title, exc.message)
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
 class AuditSummary(BaseModel):
     """Per-rule counts, the roll-up up the hierarchy and per-community statistics."""
 
@@ -70,9 +91,16 @@ class AuditSummary(BaseModel):
 
 
 @router.get("/{region}", response_model=AuditSummary, responses=json_ok(AUDIT_SUMMARY))
-def audit_summary(region: Region, engine: EngineDep, as_of: AsOf = None) -> AuditSummary:
-    """The audit of a region (and everything under it) against the default profile."""
-    report = run_audit(engine, region, default_profile(), as_of)
+def audit_summary(
+    request: Request, region: Region, engine: EngineDep, as_of: AsOf = None
+) -> AuditSummary | Response:
+    """The audit of a region (and everything under it) against the default profile;
+    computed once per data version and reused (503 with Retry-After while it is being
+    computed for longer than the server waits)."""
+    try:
+        report = _audit(engine, region, default_profile(), as_of)
+    except AuditInProgress as exc:
+        return busy(request, exc)
     return AuditSummary(
         **report.model_dump(
             include={
@@ -121,9 +149,30 @@ def _score_class(score: float) -> str:
     response_class=Response,
     responses=json_ok(COMPLIANCE, "Communities with their score", media=GEOJSON),
 )
-def audit_compliance(region: Region, engine: EngineDep, as_of: AsOf = None) -> Response:
-    """The region's communities as GeoJSON with their compliance score, errors and warnings."""
-    report = run_audit(engine, region, default_profile(), as_of)
+def audit_compliance(
+    request: Request, region: Region, engine: EngineDep, as_of: AsOf = None
+) -> Response:
+    """The region's communities as GeoJSON with their compliance score, errors and warnings
+    (the same cached audit as ``/audit/{region}`` and the overview page's panel)."""
+    try:
+        report = _audit(engine, region, default_profile(), as_of)
+    except AuditInProgress as exc:
+        return busy(request, exc)
+    return Response(_compliance_body(engine, report), media_type=GEOJSON)
+
+
+#: the compliance layers last built, by audit (region, as-of, when it was computed): a
+#: report is computed once per data version, which covers the communities' shapes too
+_BODIES: OrderedDict[tuple[str, datetime | None, datetime], bytes] = OrderedDict()
+_BODIES_LOCK = threading.Lock()
+
+
+def _compliance_body(engine: Engine, report: AuditReport) -> bytes:
+    key = (report.region, report.as_of, report.generated_at)
+    with _BODIES_LOCK:
+        found = _BODIES.get(key)
+    if found is not None:
+        return found
     scores = {r.code: r for r in report.rollup if r.level == "community"}
     with engine.connect() as conn:
         rows = conn.execute(_COMMUNITY_SHAPES, {"codes": sorted(scores)}).all()
@@ -144,15 +193,27 @@ def audit_compliance(region: Region, engine: EngineDep, as_of: AsOf = None) -> R
         }
         for row in rows
     ]
-    body = {"type": "FeatureCollection", "features": features}
-    return Response(json.dumps(body, ensure_ascii=False), media_type=GEOJSON)
+    body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+    built = body.encode()
+    with _BODIES_LOCK:
+        _BODIES[key] = built
+        while len(_BODIES) > 4:
+            _BODIES.popitem(last=False)
+    return built
 
 
 def _layer(name: str, rules: tuple[str, ...]) -> Any:
     def findings(
-        region: Region, engine: EngineDep, as_of: AsOf = None, check: Check = None
+        request: Request,
+        region: Region,
+        engine: EngineDep,
+        as_of: AsOf = None,
+        check: Check = None,
     ) -> Response:
-        report = run_audit(engine, region, default_profile().only(*rules), as_of)
+        try:
+            report = _audit(engine, region, default_profile().only(*rules), as_of)
+        except AuditInProgress as exc:
+            return busy(request, exc)
         violations = [v for v in report.violations if check is None or v.check == check]
         with engine.connect() as conn:
             collection = feature_collection(conn, violations)

@@ -12,6 +12,8 @@ from sqlalchemy import text
 import gis
 from api.deps import EngineDep, SessionDep
 from api.openapi_examples import Region
+from gis.audit.cache import AuditInProgress
+from gis.settings import get_settings
 from layers.catalogue import get_layer, page_layer
 from layers.maps import (
     MAPS,
@@ -79,18 +81,43 @@ def _not_found(what: str) -> HTMLResponse:
     return HTMLResponse(html, status_code=404)
 
 
+#: how often the "computing the audit" page reloads itself (s)
+_REFRESH_S = 5
+
+
+def _region_page(
+    session: SessionDep, engine: EngineDep, page: RegionPage, region: str
+) -> HTMLResponse | None:
+    """The page; while its audit is being computed (longer than ``GRIDGOV_AUDIT_WAIT_S``),
+    a page saying so that reloads itself; ``None`` for an unknown region."""
+    try:
+        html = render_region_page(session, engine, page, region, get_settings().audit.wait_s)
+    except AuditInProgress as busy:
+        html = _templates.get_template("computing.html").render(
+            region=region,
+            title_zh=page.title_zh,
+            title_en=page.title_en,
+            elapsed=f"{busy.elapsed:.0f}",
+            refresh=_REFRESH_S,
+            version=gis.__version__,
+        )
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    return None if html is None else HTMLResponse(html)
+
+
 @router.get("/map/overview", response_class=HTMLResponse)
 def overview_map(session: SessionDep, engine: EngineDep) -> HTMLResponse:
-    """Communities coloured by compliance score; a click opens the community's coverage."""
+    """Communities coloured by compliance score; a click opens the community's coverage.
+    While the prefecture's audit is being computed, a page saying so (it reloads itself)."""
     region = top_region(session)
-    html = None if region is None else render_region_page(session, engine, OVERVIEW_PAGE, region)
-    return HTMLResponse(html) if html is not None else _not_found("数据 data")
+    html = None if region is None else _region_page(session, engine, OVERVIEW_PAGE, region)
+    return html if html is not None else _not_found("数据 data")
 
 
 def _add_region_page(page: RegionPage) -> None:
     def region_map(region: Region, session: SessionDep, engine: EngineDep) -> HTMLResponse:
-        html = render_region_page(session, engine, page, region)
-        return HTMLResponse(html) if html is not None else _not_found(region)
+        html = _region_page(session, engine, page, region)
+        return html if html is not None else _not_found(region)
 
     region_map.__name__ = f"{page.name}_map"
     region_map.__doc__ = f"{page.title_en} of a region (a community or a street), as a map page."
