@@ -429,6 +429,7 @@ COMPLIANCE = LayerSpec(
     ),
     url="/audit/{region}/compliance",
     link="/map/coverage/{code}",
+    canvas=True,  # every community of the prefecture (1,618 at scale 10)
 )
 
 

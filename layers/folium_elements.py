@@ -108,6 +108,7 @@ class FetchedLayer(JSCSSMixin, Layer):
             "className": f"gg-feature {spec.css_class}",
             "minZoom": spec.min_zoom,
             "maxZoom": spec.max_zoom,
+            "canvas": spec.canvas,
             "popup": [
                 {"property": f.property, "zh": f.label_zh, "en": f.label_en} for f in spec.popup
             ],

@@ -161,6 +161,9 @@ class LayerSpec:
     or ``"tiles"`` (vector tiles from ``/tiles/{id}/{z}/{x}/{y}.mvt``, drawn on canvas by
     Leaflet.VectorGrid: for the biggest layers; needs a ``source``, and no ``url``,
     ``link``, ``label`` or hatching, which tiles cannot carry).
+    ``canvas`` draws a GeoJSON layer on one canvas instead of an SVG path per feature
+    (clicks, popups and tooltips still work; no hatching): for a layer of many
+    polygons drawn whole, such as the overview's communities.
     """
 
     id: str
@@ -180,6 +183,7 @@ class LayerSpec:
     description: str = ""
     url: str | None = None
     link: str | None = None
+    canvas: bool = False
 
     def __post_init__(self) -> None:
         if not self.id.replace("_", "").isalnum() or not self.id.islower():
@@ -197,6 +201,11 @@ class LayerSpec:
         ):
             raise ValueError(
                 f"layer {self.id}: served as tiles needs a source, and no url, link, label or hatch"
+            )
+        if self.canvas and (self.served_as == "tiles" or self.style.hatch):
+            raise ValueError(
+                f"layer {self.id}: canvas is for a GeoJSON layer without hatching "
+                "(tiles are drawn on canvas anyway)"
             )
         names = {name for name, _ in self.source.columns} if self.source else set()
         for name in self.filterable:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -23,6 +24,7 @@ from api.openapi_examples import (
     Region,
     json_ok,
 )
+from api.routers.tiles import _matches
 from gis.audit.cache import AuditInProgress, audit_cache
 from gis.audit.features import feature_collection
 from gis.audit.profile import Profile, default_profile
@@ -128,10 +130,19 @@ Check = Annotated[
     ),
 ]
 
+#: The compliance layer is drawn whole, at the zoom of a prefecture or a county: each
+#: community's outline simplified by :data:`SIMPLIFY_M` metres (topology preserved: no
+#: outline collapses or crosses itself) and its coordinates rounded to 5 decimals (~1 m).
+SIMPLIFY_M = 5.0
 _COMMUNITY_SHAPES = text("""
-SELECT code, name, ST_AsGeoJSON(geom, 6) AS geojson FROM region
+SELECT code, name,
+       ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tolerance), 5) AS geojson
+FROM region
 WHERE level = 'community' AND code = ANY(:codes) ORDER BY code
 """)
+#: metres → degrees (of latitude; a degree of longitude is shorter, so the outline
+#: moves by less than SIMPLIFY_M east-west)
+_DEGREES_PER_M = 1 / 111_320
 
 
 def _score_class(score: float) -> str:
@@ -147,7 +158,10 @@ def _score_class(score: float) -> str:
 @router.get(
     "/{region}/compliance",
     response_class=Response,
-    responses=json_ok(COMPLIANCE, "Communities with their score", media=GEOJSON),
+    responses={
+        **json_ok(COMPLIANCE, "Communities with their score", media=GEOJSON),
+        304: {"description": "Not modified (If-None-Match: the audit has not changed)"},
+    },
 )
 def audit_compliance(
     request: Request, region: Region, engine: EngineDep, as_of: AsOf = None
@@ -158,7 +172,19 @@ def audit_compliance(
         report = _audit(engine, region, default_profile(), as_of)
     except AuditInProgress as exc:
         return busy(request, exc)
-    return Response(_compliance_body(engine, report), media_type=GEOJSON)
+    etag = _compliance_etag(report)
+    # revalidated on every visit (the data may change), answered 304 while the audit holds
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(_compliance_body(engine, report), media_type=GEOJSON, headers=headers)
+
+
+def _compliance_etag(report: AuditReport) -> str:
+    """The layer's version: its audit's (computed once per data version) and the shapes'
+    simplification."""
+    key = f"{report.region}|{report.as_of}|{report.generated_at.isoformat()}|{SIMPLIFY_M}"
+    return f'"compliance-{hashlib.sha256(key.encode()).hexdigest()[:20]}"'
 
 
 #: the compliance layers last built, by audit (region, as-of, when it was computed): a
@@ -175,7 +201,10 @@ def _compliance_body(engine: Engine, report: AuditReport) -> bytes:
         return found
     scores = {r.code: r for r in report.rollup if r.level == "community"}
     with engine.connect() as conn:
-        rows = conn.execute(_COMMUNITY_SHAPES, {"codes": sorted(scores)}).all()
+        rows = conn.execute(
+            _COMMUNITY_SHAPES,
+            {"codes": sorted(scores), "tolerance": SIMPLIFY_M * _DEGREES_PER_M},
+        ).all()
     features = [
         {
             "type": "Feature",

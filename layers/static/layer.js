@@ -92,6 +92,9 @@ function gridgovLayer(map, cfg) {
     }
     var layer = L.geoJson(null, {
         pane: cfg.pane,
+        /* a layer of many polygons is drawn on one canvas, not an SVG path per feature:
+         * Leaflet's canvas renderer still gives each feature its click and tooltip */
+        renderer: cfg.canvas ? L.canvas({pane: cfg.pane, padding: 0.1}) : undefined,
         className: cfg.className,
         style: styleOf,
         pointToLayer: function (feature, latlng) {
