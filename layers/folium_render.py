@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import folium
 from branca.element import Element, Figure
 from folium import plugins
+from folium.map import FitBounds
 
 from gis.errors import SetupError
 from layers.assets import LOCAL_CSS, LOCAL_JS
@@ -166,12 +167,16 @@ def build_map(
     root.title = f"{title_zh} {title_en} · gridgov"
     if extent is not None:
         # Room for the title and tools on the left, the layers and legend on the right.
-        # Fitted before any layer is added: vector tiles are requested for this view only.
-        m.fit_bounds(
+        # Fitted before any layer is added, without the zoom animation (the map would
+        # keep its first zoom while animating, and tiled layers request their tiles at it):
+        # vector tiles are requested for this view only.
+        fit = FitBounds(
             [[extent.miny, extent.minx], [extent.maxy, extent.maxx]],
             padding_top_left=(60, 30),
             padding_bottom_right=(240, 30),
         )
+        fit.options["animate"] = False
+        fit.add_to(m)
     PageStyle(title_zh, title_en).add_to(m)
     _add_basemap(m, basemap, tianditu_key)
     fetched: dict[str, FetchedLayer] = {}

@@ -167,6 +167,9 @@ ROADS_SOURCE = Source(
     geom="r.geom",
     columns=(("name", "r.name"), ("road_class", "r.class")),
     fid_type="integer",
+    # a prefecture or county in view (zoom < 10): the arterial roads between streets;
+    # a street (< 12): and the secondary roads between communities; then every road
+    by_zoom=((10, "r.class = 'arterial'"), (12, "r.class IN ('arterial', 'secondary')")),
 )
 
 ORGANIZATIONS_SOURCE = Source(

@@ -100,9 +100,11 @@ class Source:
     feature id expression, ``geom`` the geometry (EPSG:4326) and ``columns`` the
     properties as ``(name, expression)`` pairs. A versioned layer names its
     ``valid_from``/``valid_to`` columns: its live rows have ``valid_to IS NULL`` and a
-    time filter selects the versions valid then. Readers (GeoJSON by bbox, OGC API
-    Features, vector tiles) build their SELECTs from these pieces; every value they add
-    is a bound parameter.
+    time filter selects the versions valid then. ``by_zoom`` thins vector tiles at
+    small scales, as base maps do: ``(zoom, condition)`` pairs, a tile below ``zoom``
+    keeping only the rows meeting ``condition`` (e.g. the main roads only). Readers
+    (GeoJSON by bbox, OGC API Features, vector tiles) build their SELECTs from these
+    pieces; every value they add is a bound parameter.
 
     >>> s = Source("road r", "r.id", "r.geom", (("name", "r.name"),))
     >>> s.select_list()
@@ -118,6 +120,7 @@ class Source:
     valid_from: str | None = None
     valid_to: str | None = None
     fid_type: Literal["string", "integer"] = "string"
+    by_zoom: tuple[tuple[int, str], ...] = ()
 
     @property
     def temporal(self) -> bool:
@@ -136,6 +139,10 @@ class Source:
         """``fid``, the properties and ``geom``, each under its output name."""
         props = ", ".join(f'{expr} AS "{name}"' for name, expr in self.columns)
         return f"{self.fid} AS fid, {props}, {self.geom} AS geom"
+
+    def at_zoom(self, z: int) -> str:
+        """The condition on the rows a tile of zoom ``z`` keeps (see ``by_zoom``)."""
+        return " AND ".join(["TRUE", *(f"({cond})" for zoom, cond in self.by_zoom if z < zoom)])
 
     def live(self) -> str:
         """The layer's condition on its current rows (the live version of versioned ones)."""

@@ -4,7 +4,9 @@ A tile is one statement: the layer's live rows intersecting the tile's envelope 
 the buffer) are transformed to EPSG:3857, simplified to the tile's resolution
 (``ST_SimplifyPreserveTopology``, one tile unit), clipped and quantised by
 ``ST_AsMVTGeom`` and encoded by ``ST_AsMVT`` as one MVT layer named after the catalogue
-layer. At most ``max_features`` features go into a tile. A tile with no feature (or
+layer; below the zooms of its source's ``by_zoom``, only the rows meeting their
+conditions (the main roads of a prefecture in view). At most ``max_features`` features
+go into a tile. A tile with no feature (or
 below the layer's ``min_zoom``) is empty: ``b""``, which the API answers with 204.
 
 Tiles are cached in-process (LRU, ``GRIDGOV_TILE_CACHE_SIZE`` tiles) with their ETag;
@@ -106,7 +108,7 @@ WITH bounds AS (
 ), rows AS (
     SELECT {source.select_list()}
     FROM {source.table}, bounds
-    WHERE {source.live()} AND ST_Intersects({source.geom}, bounds.search)
+    WHERE {source.live()} AND {source.at_zoom(z)} AND ST_Intersects({source.geom}, bounds.search)
     ORDER BY {source.order}
     LIMIT :cap
 ), mvt AS (

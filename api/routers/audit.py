@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import threading
@@ -177,7 +178,12 @@ def audit_compliance(
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
-    return Response(_compliance_body(engine, report), media_type=GEOJSON, headers=headers)
+    plain, gzipped = _compliance_body(engine, report)
+    headers["Vary"] = "Accept-Encoding"
+    if "gzip" in request.headers.get("accept-encoding", ""):  # compressed once per audit
+        headers["Content-Encoding"] = "gzip"
+        return Response(gzipped, media_type=GEOJSON, headers=headers)
+    return Response(plain, media_type=GEOJSON, headers=headers)
 
 
 def _compliance_etag(report: AuditReport) -> str:
@@ -187,13 +193,13 @@ def _compliance_etag(report: AuditReport) -> str:
     return f'"compliance-{hashlib.sha256(key.encode()).hexdigest()[:20]}"'
 
 
-#: the compliance layers last built, by audit (region, as-of, when it was computed): a
-#: report is computed once per data version, which covers the communities' shapes too
-_BODIES: OrderedDict[tuple[str, datetime | None, datetime], bytes] = OrderedDict()
+#: the compliance layers last built (plain and gzipped), by audit (region, as-of, when it
+#: was computed): a report is computed once per data version, which covers the shapes too
+_BODIES: OrderedDict[tuple[str, datetime | None, datetime], tuple[bytes, bytes]] = OrderedDict()
 _BODIES_LOCK = threading.Lock()
 
 
-def _compliance_body(engine: Engine, report: AuditReport) -> bytes:
+def _compliance_body(engine: Engine, report: AuditReport) -> tuple[bytes, bytes]:
     key = (report.region, report.as_of, report.generated_at)
     with _BODIES_LOCK:
         found = _BODIES.get(key)
@@ -223,7 +229,7 @@ def _compliance_body(engine: Engine, report: AuditReport) -> bytes:
         for row in rows
     ]
     body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
-    built = body.encode()
+    built = (body.encode(), gzip.compress(body.encode(), compresslevel=6))
     with _BODIES_LOCK:
         _BODIES[key] = built
         while len(_BODIES) > 4:
