@@ -8,6 +8,7 @@ tiles, whose features open their popup on a click).
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from layers.catalogue import GRID_KIND_LABELS, layers
 from layers.folium_render import build_map
 from layers.maps import PREFECTURE_MAP, render_page
 from layers.queries import BBox
+from layers.tiles import render_tile
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 _REMOTE = re.compile(r"""<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*["']?(https?:)?//""", re.I)
@@ -178,3 +180,44 @@ def test_tiled_layers_go_below_the_geojson_ones() -> None:
     build_map(specs, title_zh="图", title_en="Map", extent=None)
     with pytest.raises(ValueError, match="below the GeoJSON ones"):
         build_map(specs[::-1], title_zh="图", title_en="Map", extent=None)
+
+
+def test_a_canvas_layer_is_geojson_without_hatching() -> None:
+    from dataclasses import replace
+
+    from layers.catalogue import COMPLIANCE, FINDINGS
+
+    assert COMPLIANCE.canvas
+    hatched = next(s for s in FINDINGS.values() if s.style.hatch)
+    with pytest.raises(ValueError, match="canvas is for a GeoJSON layer without hatching"):
+        replace(hatched, canvas=True)
+
+
+def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 1 << z
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return int((lon + 180) / 360 * n), int(y)
+
+
+def test_road_tiles_keep_the_main_roads_at_small_scales(demo_engine: Engine) -> None:
+    """A prefecture in view (zoom < 10) gets the arterial roads only, a street (< 12) the
+    secondary ones too, and from zoom 12 every road: the overview's tiles stay small."""
+    with demo_engine.connect() as conn:
+        lon, lat = conn.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT "
+                "ST_LineInterpolatePoint(ST_GeometryN(geom, 1), 0.5) AS p "
+                "FROM road WHERE class = 'local' ORDER BY id LIMIT 1) AS q"
+            )
+        ).one()
+        found = {}
+        for z in (9, 11, 14):
+            x, y = _tile_of(lon, lat, z)
+            found[z] = render_tile(conn, "roads", z, x, y)
+    # MVT keeps each distinct property value once in the tile's value table
+    assert b"arterial" in found[9]
+    assert b"secondary" not in found[9]
+    assert b"local" not in found[9]
+    assert b"secondary" in found[11]
+    assert b"local" not in found[11]
+    assert b"local" in found[14]
