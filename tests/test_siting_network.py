@@ -17,6 +17,7 @@ from pyproj import Geod
 from api.app import create_app
 from gis.db.engine import create_db_engine
 from gis.db.migrate import upgrade
+from gis.errors import SetupError
 from gis.siting import Points, from_database, from_lonlat, one_median_per_grid, p_median
 from gis.siting.matrix import utm_epsg
 from gis.siting.network import MAX_SNAP_M, road_costs
@@ -211,3 +212,19 @@ def test_region_without_roads_falls_back_with_a_message(scratch: Engine) -> None
     assert report.region_results[0].objective == pytest.approx(
         straight.region_results[0].objective, rel=1e-12
     )
+
+
+def test_without_pgrouting_says_what_to_install(scratch: Engine) -> None:
+    with scratch.begin() as conn:
+        conn.execute(text("DROP EXTENSION pgrouting"))
+    try:
+        with pytest.raises(SetupError, match="postgresql-15-pgrouting"):
+            site_posts(scratch, "659999000001", distance="road")
+        assert site_posts(scratch, "659999000001").distance == "straight"
+        with TestClient(create_app(scratch.url.render_as_string(hide_password=False))) as c:
+            r = c.get("/siting/659999000001", params={"distance": "road"})
+            assert r.status_code == 503
+            assert "pgRouting" in r.text
+    finally:
+        with scratch.begin() as conn:
+            conn.execute(text("CREATE EXTENSION pgrouting"))

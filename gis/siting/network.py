@@ -91,7 +91,7 @@ ORDER BY p.i
 """)
 
 _PATHS = text("""
-SELECT start_vid, end_vid, agg_cost
+SELECT array_agg(start_vid), array_agg(end_vid), array_agg(agg_cost)
 FROM pgr_dijkstraCost(
     'SELECT id, source, target, cost FROM siting_edge',
     CAST(:vids AS bigint[]), CAST(:vids AS bigint[]), directed => false
@@ -209,8 +209,11 @@ def road_costs(
         between = np.full((len(ids), len(ids)), np.inf)
         np.fill_diagonal(between, 0.0)
         if len(ids) > 1:
-            for r in conn.execute(_PATHS, {"vids": ids}):
-                between[position[int(r.start_vid)], position[int(r.end_vid)]] = r.agg_cost
+            starts, ends, metres = conn.execute(_PATHS, {"vids": ids}).one()
+            if starts:
+                at = np.asarray(ids)
+                i, j = np.searchsorted(at, starts), np.searchsorted(at, ends)
+                between[i, j] = np.asarray(metres, dtype=float)
         tx.rollback()
     return RoadCosts(
         index={k: i for i, k in enumerate(keys)},
