@@ -713,6 +713,8 @@ SITING = {
             "site_lonlat": [[87.2519, 44.0112], [87.2526499, 44.0101573]],
         }
     ],
+    "distance": "straight",
+    "road": None,
 }
 SITING_SITES = {
     "type": "FeatureCollection",

@@ -78,6 +78,14 @@ def report(
             openapi_examples=param_examples(posts=("The existing posts", "posts")),
         ),
     ] = "posts",
+    distance: Annotated[
+        Literal["straight", "road"],
+        Query(
+            description="Straight lines, or along the road network (pgRouting; straight "
+            "where no road reaches, counted in the report's road summary)",
+            openapi_examples=param_examples(road=("Along the roads", "road")),
+        ),
+    ] = "straight",
     format: Annotated[
         Format,
         Query(
@@ -89,7 +97,7 @@ def report(
     """Per grid, the current post against the site minimising household-weighted distance
     (exact 1-median); with ``p``, the best p sites of the region (p-median, and MCLP with
     ``radius``), each with its optimality gap and whether the time limit stopped it."""
-    found = site_posts(engine, region, p, radius, time_limit, candidates)
+    found = site_posts(engine, region, p, radius, time_limit, candidates, distance)
     body: dict[str, Any] = found.to_geojson() if format is Format.geojson else found.to_dict()
     media = "application/geo+json" if format is Format.geojson else "application/json"
     return Response(json.dumps(body, ensure_ascii=False), media_type=media)

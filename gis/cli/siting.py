@@ -24,6 +24,11 @@ class Sites(StrEnum):
     both = "both"
 
 
+class DistanceKind(StrEnum):
+    straight = "straight"
+    road = "road"
+
+
 def _m(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
@@ -41,21 +46,30 @@ def site_posts(
     candidates: Sites = typer.Option(
         Sites.posts, "--candidates", help="Sites the p-median/MCLP choose from."
     ),
+    distance: DistanceKind = typer.Option(
+        DistanceKind.straight,
+        "--distance",
+        help="straight lines, or along the road network (pgRouting; straight where no road).",
+    ),
     fmt: Format = typer.Option(Format.table, "--format", help="table or json."),
 ) -> None:
     """Report, per grid, the current post against the site minimising household-weighted
-    distance; with --p, the best p sites of the region (p-median, and MCLP with --radius)."""
+    distance; with --p, the best p sites of the region (p-median, and MCLP with --radius).
+    --distance road measures along the roads."""
     from gis.siting.report import site_posts as build
 
     if radius is not None and p is None:
         raise InvalidInput("--radius needs --p: how many sites may cover the households")
     engine = create_db_engine(database_url())
     check_postgis(engine)
-    report = build(engine, region, p, radius, time_limit, candidates.value)
+    report = build(engine, region, p, radius, time_limit, candidates.value, distance.value)
     if fmt is Format.json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
         return
-    table = Table(title=f"Siting police posts in {report.region} (EPSG:{report.epsg})")
+    table = Table(
+        title=f"Siting police posts in {report.region} (EPSG:{report.epsg}, "
+        f"{report.distance} distances)"
+    )
     for col in (
         "grid",
         "households",
@@ -79,6 +93,8 @@ def site_posts(
             _m(g.saved_weighted_m),
         )
     console.print(table)
+    if report.road is not None:
+        say(f"road distances over {report.road.edges:,} road pieces: {report.road.message}")
     for r in report.region_results:
         cov = (
             ""

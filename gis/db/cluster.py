@@ -1,7 +1,8 @@
 """The embedded PostGIS cluster that gridgov runs in ``.gridgov/pg`` when no URL is given.
 
 It uses the system's PostgreSQL and PostGIS binaries (Debian's ``postgresql`` and
-``postgresql-15-postgis-3``; installed with apt when we are root and they are missing).
+``postgresql-15-postgis-3``; installed with apt when we are root and they are missing), and
+pgRouting (``postgresql-15-pgrouting``) for road-network distances, installed the same way.
 ``pg_ctl`` refuses to run as root, so as root the cluster runs as Debian's unprivileged
 ``postgres`` user. The server listens on 127.0.0.1 on a free port and on a unix socket in
 the cluster folder; gridgov connects through the socket.
@@ -32,12 +33,14 @@ log = logging.getLogger(__name__)
 FIRST_PORT = 54320
 SERVICE_USER = "postgres"
 APT_PACKAGES = ("postgresql", "postgresql-15-postgis-3")
+PGROUTING_PACKAGE = "postgresql-15-pgrouting"
 
 
 def install_hint() -> str:
     return (
         "Install PostgreSQL with PostGIS (Debian/Ubuntu: "
-        "`sudo apt-get install postgresql postgresql-15-postgis-3`), "
+        "`sudo apt-get install postgresql postgresql-15-postgis-3`, and `postgresql-15-pgrouting` "
+        "for road distances), "
         "or set GRIDGOV_DATABASE_URL to any PostgreSQL with PostGIS 3.3 or newer, e.g. "
         "postgresql+psycopg2://user:password@host:5432/gridgov"
     )
@@ -53,6 +56,10 @@ class PgBinaries:
     @property
     def has_postgis(self) -> bool:
         return (self.sharedir / "extension" / "postgis.control").exists()
+
+    @property
+    def has_pgrouting(self) -> bool:
+        return (self.sharedir / "extension" / "pgrouting.control").exists()
 
     def tool(self, name: str) -> str:
         return str(self.bindir / name)
@@ -95,16 +102,13 @@ def _is_root() -> bool:
     return os.geteuid() == 0
 
 
-def _apt_install(say: Callable[[str], None]) -> None:
-    say(
-        "PostgreSQL/PostGIS not found: installing Debian's "
-        + " ".join(APT_PACKAGES)
-        + " with apt-get (we are root)…"
-    )
+def _apt_install(say: Callable[[str], None], packages: Sequence[str] = APT_PACKAGES) -> None:
+    what = "pgRouting" if tuple(packages) == (PGROUTING_PACKAGE,) else "PostgreSQL/PostGIS"
+    say(f"{what} not found: installing Debian's {' '.join(packages)} with apt-get (we are root)…")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for cmd in (
         ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *APT_PACKAGES],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
     ):
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
@@ -114,13 +118,26 @@ def _apt_install(say: Callable[[str], None]) -> None:
             )
 
 
+def _ensure_pgrouting(found: PgBinaries, say: Callable[[str], None]) -> PgBinaries:
+    """pgRouting for ``found``'s server, installed with apt when root; without it gridgov
+    still runs (road distances then say what to install), so a failed install only warns."""
+    if found.has_pgrouting or not (_is_root() and shutil.which("apt-get")):
+        return found
+    try:
+        _apt_install(say, (PGROUTING_PACKAGE,))
+    except SetupError as exc:
+        say(f"pgRouting could not be installed; road distances will be unavailable: {exc}")
+    return found
+
+
 def ensure_binaries(say: Callable[[str], None] = print) -> PgBinaries:
-    """PostgreSQL + PostGIS binaries, installing them with apt when root; else SetupError."""
+    """PostgreSQL + PostGIS (+ pgRouting) binaries, installing them with apt when root;
+    SetupError when PostgreSQL or PostGIS stays missing."""
     found = find_binaries()
     if found is not None and found.has_postgis:
-        return found
+        return _ensure_pgrouting(found, say)
     if _is_root() and shutil.which("apt-get"):
-        _apt_install(say)
+        _apt_install(say, (*APT_PACKAGES, PGROUTING_PACKAGE))
         found = find_binaries()
         if found is not None and found.has_postgis:
             return found

@@ -2,7 +2,8 @@
 
 Demand: buildings with households, at their point on surface, weighted by households,
 labelled with the live grid they stand in. Candidates: building points, existing police
-posts, or both. Distances are straight lines in the region's UTM zone (pyproj).
+posts, or both. Distances are straight lines in the region's UTM zone (pyproj), or those
+of a :class:`Metric` such as the road network (:mod:`gis.siting.network`).
 
 >>> import numpy as np
 >>> cost_matrix(np.array([[0.0, 0.0]]), np.array([[3.0, 4.0], [0.0, 1.0]])).tolist()
@@ -12,7 +13,7 @@ posts, or both. Distances are straight lines in the region's UTM zone (pyproj).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,6 +27,8 @@ from gis.errors import InvalidInput, NotFound
 __all__ = [
     "MAX_MATRIX_CELLS",
     "Candidates",
+    "Distance",
+    "Metric",
     "Points",
     "SitingData",
     "cost_matrix",
@@ -36,6 +39,7 @@ __all__ = [
 ]
 
 Candidates = Literal["buildings", "posts", "both"]
+Distance = Literal["straight", "road"]
 MAX_MATRIX_CELLS = 50_000_000  # 400 MB of float64
 
 FloatArray = NDArray[np.float64]
@@ -58,19 +62,31 @@ class Points:
         return Points(self.xy[index], self.weight[index], self.grid[index], self.key[index])
 
 
+class Metric(Protocol):
+    """Distances other than straight lines between two point sets (metres, ``a`` × ``b``)."""
+
+    def matrix(self, a: Points, b: Points) -> FloatArray: ...
+
+
 @dataclass(frozen=True)
 class SitingData:
-    """A region's siting problem: demand, candidates, existing posts and the CRS used."""
+    """A region's siting problem: demand, candidates, existing posts and the CRS used;
+    ``metric`` measures distances (None: straight lines in ``epsg``)."""
 
     region: str
     epsg: int
     demand: Points
     candidates: Points
     posts: Points  # existing posts; ``grid`` is the grid each post serves (grid_code)
+    metric: Metric | None = None
+
+    def costs(self, a: Points, b: Points) -> FloatArray:
+        """``a`` × ``b`` distances in metres."""
+        return cost_matrix(a.xy, b.xy) if self.metric is None else self.metric.matrix(a, b)
 
     def cost_matrix(self) -> FloatArray:
         """Demand × candidate distances in metres."""
-        return cost_matrix(self.demand.xy, self.candidates.xy)
+        return self.costs(self.demand, self.candidates)
 
 
 def cost_matrix(a: FloatArray, b: FloatArray) -> FloatArray:

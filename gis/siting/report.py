@@ -4,17 +4,26 @@ JSON or as GeoJSON points (:meth:`SitingReport.to_geojson`)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
 
 from gis.errors import InvalidInput
-from gis.siting.matrix import Candidates, SitingData, cost_matrix, from_database, to_lonlat
+from gis.siting.matrix import Candidates, Distance, SitingData, from_database, to_lonlat
+from gis.siting.network import RoadCosts, road_costs
 from gis.siting.solve import mclp, one_median_per_grid, p_median
 
-__all__ = ["GridRow", "RegionResult", "SitingReport", "build_report", "site_posts"]
+__all__ = [
+    "GridRow",
+    "RegionResult",
+    "RoadSummary",
+    "SitingReport",
+    "build_report",
+    "road_summary",
+    "site_posts",
+]
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,20 @@ class RegionResult:
 
 
 @dataclass(frozen=True)
+class RoadSummary:
+    """How the road distances were measured, and where they fell back to straight lines."""
+
+    edges: int  # road pieces between intersections near the region
+    vertices: int
+    max_snap_m: float  # farther from every road vertex than this: off the network
+    demand_off_road: int
+    sites_off_road: int
+    pairs: int  # home × candidate site pairs
+    straight_pairs: int  # of them, measured straight (off road or no road between)
+    message: str
+
+
+@dataclass(frozen=True)
 class SitingReport:
     region: str
     epsg: int
@@ -54,6 +77,8 @@ class SitingReport:
     candidates: int
     grids: list[GridRow]
     region_results: list[RegionResult] = field(default_factory=list)
+    distance: Distance = "straight"
+    road: RoadSummary | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,7 +119,7 @@ def _lonlat(data: SitingData, columns: list[int]) -> list[tuple[float, float]]:
 
 
 def _grid_rows(data: SitingData, sites: SitingData) -> list[GridRow]:
-    medians = one_median_per_grid(sites.demand, sites.candidates)
+    medians = one_median_per_grid(sites.demand, sites.candidates, costs=sites.costs)
     rows = []
     ordered = sorted(medians.items())
     where = _lonlat(sites, [med.candidate for _, med in ordered])
@@ -104,7 +129,7 @@ def _grid_rows(data: SitingData, sites: SitingData) -> list[GridRow]:
         w = data.demand.weight[di]
         cur_total = None
         if len(pi):
-            d = cost_matrix(data.demand.xy[di], data.posts.xy[pi]).min(axis=1)
+            d = data.costs(data.demand.take(di), data.posts.take(pi)).min(axis=1)
             cur_total = float(w @ d)
         hh = med.households
         rows.append(
@@ -128,9 +153,11 @@ def build_report(
     p: int | None = None,
     radius: float | None = None,
     time_limit: float | None = None,
+    road: RoadSummary | None = None,
 ) -> SitingReport:
     """``per_grid``: data with building+post candidates for the per-grid 1-median;
-    ``region``: data whose candidates the p-median/MCLP choose from (when ``p`` is given)."""
+    ``region``: data whose candidates the p-median/MCLP choose from (when ``p`` is given);
+    both measure distances with their ``metric`` (``road``: how, when along the roads)."""
     results: list[RegionResult] = []
     if region is not None and p is not None:
         cost = region.cost_matrix()
@@ -180,6 +207,32 @@ def build_report(
         candidates=len(per_grid.candidates),
         grids=_grid_rows(per_grid, per_grid),
         region_results=results,
+        distance="straight" if road is None else "road",
+        road=road,
+    )
+
+
+def road_summary(data: SitingData, road: RoadCosts) -> RoadSummary:
+    """What the road distances of ``data`` (all its homes × all its candidates) rest on."""
+    off_d, off_s = road.off_road(data.demand), road.off_road(data.candidates)
+    pairs = len(data.demand) * len(data.candidates)
+    straight = road.fallback_pairs(data.demand, data.candidates)
+    if road.edges == 0:
+        message = (
+            f"region {data.region} has no roads in the road table: every distance is a "
+            "straight line (load roads to measure along them)"
+        )
+    elif straight == 0:
+        message = "every distance follows the roads"
+    else:
+        message = (
+            f"{straight:,} of {pairs:,} home–site pairs are measured as straight lines: "
+            f"{off_d:,} homes and {off_s:,} candidate sites lie farther than "
+            f"{road.max_snap_m:,.0f} m from any road, and the other such pairs have no "
+            "road between them"
+        )
+    return RoadSummary(
+        road.edges, road.vertices, road.max_snap_m, off_d, off_s, pairs, straight, message
     )
 
 
@@ -190,11 +243,22 @@ def site_posts(
     radius: float | None = None,
     time_limit: float | None = None,
     candidates: Candidates = "posts",
+    distance: Distance = "straight",
 ) -> SitingReport:
     """The report of a region from the database: per grid, building and post candidates;
-    with ``p``, the p-median (and MCLP with ``radius``) over the ``candidates`` sites."""
+    with ``p``, the p-median (and MCLP with ``radius``) over the ``candidates`` sites.
+    ``distance`` "road" measures along the road network (pgRouting), straight where the
+    roads do not reach (counted in the report's ``road`` summary)."""
     if radius is not None and p is None:
         raise InvalidInput("radius needs p: how many sites may cover the households")
+    if distance not in ("straight", "road"):
+        raise InvalidInput(f"distance {distance!r}: use straight or road")
     per_grid = from_database(engine, region, "both")
     whole = from_database(engine, region, candidates) if p is not None else None
-    return build_report(per_grid, whole, p, radius, time_limit)
+    summary = None
+    if distance == "road":
+        road = road_costs(engine, per_grid.epsg, [per_grid.demand, per_grid.candidates])
+        per_grid = replace(per_grid, metric=road)
+        whole = None if whole is None else replace(whole, metric=road)
+        summary = road_summary(per_grid, road)
+    return build_report(per_grid, whole, p, radius, time_limit, summary)

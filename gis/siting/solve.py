@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import highspy
@@ -270,12 +271,14 @@ def one_median_per_grid(
     demand: Points,
     candidates: Points,
     grid_of: tuple[NDArray[np.str_], NDArray[np.str_]] | None = None,
+    costs: Callable[[Points, Points], FloatArray] | None = None,
 ) -> dict[str, GridMedian]:
     """For each grid, the candidate standing in it that minimises the household-weighted
-    straight-line distance to the grid's homes (exact: every candidate is evaluated).
+    distance to the grid's homes (exact: every candidate is evaluated).
 
     ``grid_of`` gives the grid of each demand point and of each candidate (default: their
-    ``grid`` labels). Grids without a candidate inside are left out.
+    ``grid`` labels); ``costs`` the distances of two point sets (default: straight lines).
+    Grids without a candidate inside are left out.
     """
     dgrid, cgrid = grid_of if grid_of is not None else (demand.grid, candidates.grid)
     if len(dgrid) != len(demand) or len(cgrid) != len(candidates):
@@ -293,7 +296,12 @@ def one_median_per_grid(
             continue
         di, ci = d_order[a:b], c_order[lo:hi]
         w = demand.weight[di]
-        totals = w @ cost_matrix(demand.xy[di], candidates.xy[ci])
+        block = (
+            cost_matrix(demand.xy[di], candidates.xy[ci])
+            if costs is None
+            else costs(demand.take(di), candidates.take(ci))
+        )
+        totals = w @ block
         best = int(np.argmin(totals))
         out[str(g)] = GridMedian(str(g), int(ci[best]), float(totals[best]), float(w.sum()))
     return out
