@@ -16,8 +16,9 @@ from sqlalchemy import Connection, Engine, text
 import geopandas as gpd
 from pyproj import CRS
 
+from gis.audit.cache import audit_cache
+from gis.audit.profile import default_profile
 from gis.audit.report import AuditReport
-from gis.audit.run import run_audit
 from gis.brief.figures import CommunityRow, KeyFigures, community_rows, key_figures
 from gis.errors import NotFound
 
@@ -123,7 +124,7 @@ def gather(engine: Engine, code: str) -> BriefData:
         outline = _read(conn, _OUTLINE, code, None)
         crs = outline.estimate_utm_crs()
         layers = region_layers(conn, code, crs)
-    report = run_audit(engine, code)
+    report = audit_cache.get(engine, code, default_profile())  # reused at this data version
     names = dict(zip(layers["communities"]["code"], layers["communities"]["name"], strict=True))
     return BriefData(
         code=region.code,
