@@ -182,6 +182,14 @@ class AuditCache:
             return get_settings().audit.memory_entries
         return self._entries
 
+    def settle(self) -> None:
+        """Wait until every computation this process started has ended (its result or
+        error is then in the cache or with its callers)."""
+        with self._lock:
+            running = [r.future for r in self._running.values()]
+        for future in running:
+            future.exception()  # waits; an error stays with the future's callers
+
     def clear_memory(self) -> None:
         """Forget the reports held in memory (the table keeps them)."""
         with self._lock:
