@@ -1,4 +1,5 @@
-"""Solvers on numbers only: per-grid 1-median (numpy), p-median and MCLP (HiGHS MIP).
+"""Solvers on numbers only: per-grid 1-median (numpy), p-median (Lagrangian bounds in
+numpy, then HiGHS on what they leave open) and MCLP (HiGHS MIP).
 
 >>> import numpy as np
 >>> cost = np.array([[0.0, 4.0], [1.0, 3.0], [5.0, 0.0]])
@@ -20,6 +21,7 @@ from numpy.typing import NDArray
 from gis.errors import GridgovError, InvalidInput
 from gis.siting.cover import CoverModel, reduce_cover, swap_start
 from gis.siting.matrix import Points, cost_matrix
+from gis.siting.median import bounds
 
 __all__ = ["GridMedian", "Solution", "SolverFailed", "mclp", "one_median_per_grid", "p_median"]
 
@@ -75,20 +77,6 @@ def _check(cost: FloatArray, weights: FloatArray, p: int) -> tuple[FloatArray, F
     if not 1 <= p <= cost.shape[1]:
         raise InvalidInput(f"p = {p}: choose between 1 and the {cost.shape[1]} candidate sites")
     return cost, weights
-
-
-def _greedy(cost: FloatArray, weights: FloatArray, p: int) -> list[int]:
-    """Greedy p-median sites: the incumbent HiGHS starts from (so a time limit always
-    leaves a solution)."""
-    chosen: list[int] = []
-    best = np.full(cost.shape[0], np.inf)
-    for _ in range(p):
-        totals = weights @ np.minimum(best[:, None], cost)
-        totals[chosen] = np.inf
-        j = int(np.argmin(totals))
-        chosen.append(j)
-        best = np.minimum(best, cost[:, j])
-    return chosen
 
 
 def _run(
@@ -150,10 +138,51 @@ def p_median(
 ) -> Solution:
     """Open ``p`` sites minimising sum_i w_i × distance to the nearest open site (exact).
 
-    Each demand point keeps only its m - p + 1 nearest candidates: at most m - p sites are
-    closed, so its nearest open site is always among them (an exact reduction).
+    :func:`gis.siting.median.bounds` first finds a local optimum and a Lagrangian lower
+    bound in numpy; when they meet the answer is proved without a solver. Otherwise
+    HiGHS solves the assignment model over the candidates the bounds could not rule out
+    (those proved open fixed open), from the local optimum, and the better of the two is
+    the answer.
     """
     cost, weights = _check(cost, weights, p)
+    began = time.perf_counter()
+    deadline = None if time_limit is None else began + time_limit / 2
+    b = bounds(cost, weights, p, deadline)
+    sites, best, lower, optimal, hit = b.sites, b.upper, b.lower, b.proved, False
+    if not optimal:
+        keep = np.flatnonzero(~b.closed)
+        left = None if time_limit is None else max(0.1, began + time_limit - time.perf_counter())
+        start = [int(np.searchsorted(keep, j)) for j in b.sites if not b.closed[j]]
+        try:
+            sub, sub_bound, optimal, hit = _assignment_model(
+                cost[:, keep], weights, p, b.opened[keep], start if len(start) == p else None, left
+            )
+        except SolverFailed:  # the time limit hit before HiGHS had a solution of its own
+            sub, sub_bound, hit = b.sites, lower, True
+        else:
+            value = float((weights[:, None] * cost[:, keep[list(sub)]]).min(axis=1).sum())
+            if value < best:
+                sites, best = tuple(int(keep[j]) for j in sub), value
+        lower = max(lower, min(sub_bound, best))
+    gap = 0.0 if optimal or best <= 0 else max(0.0, (best - lower) / best)
+    assignment = np.asarray(sites, dtype=np.intp)[np.argmin(cost[:, list(sites)], axis=1)]
+    objective = float(weights @ cost[np.arange(len(weights)), assignment])
+    seconds = time.perf_counter() - began
+    return Solution(tuple(sorted(sites)), objective, gap, optimal, hit, seconds, assignment)
+
+
+def _assignment_model(
+    cost: FloatArray,
+    weights: FloatArray,
+    p: int,
+    opened: NDArray[np.bool_],
+    start: list[int] | None,
+    time_limit: float | None,
+) -> tuple[tuple[int, ...], float, bool, bool]:
+    """The classic model in HiGHS: x_ij serves home i from site j (x_ij <= y_j, each home
+    served once), sum_j y_j = p, the ``opened`` sites fixed open. Each home keeps only its
+    m - p + 1 nearest candidates: at most m - p sites are closed, so its nearest open
+    site is always among them (an exact reduction). The sites, the dual bound, flags."""
     n, m = cost.shape
     k = m - p + 1
     near = np.argpartition(cost, k - 1, axis=1)[:, :k] if k < m else np.tile(np.arange(m), (n, 1))
@@ -165,7 +194,7 @@ def p_median(
     lp.col_cost_ = np.concatenate(
         [(weights[:, None] * np.take_along_axis(cost, near, 1)).ravel(), np.zeros(m)]
     )
-    lp.col_lower_ = np.zeros(nx + m)
+    lp.col_lower_ = np.concatenate([np.zeros(nx), opened.astype(float)])
     lp.col_upper_ = np.ones(nx + m)
     lp.integrality_ = [highspy.HighsVarType.kContinuous] * nx + [highspy.HighsVarType.kInteger] * m
     # rows: n assignment rows (sum_j x_ij = 1), n·k links (x_ij - y_j <= 0), one cardinality
@@ -180,16 +209,15 @@ def p_median(
     lp.row_lower_ = np.concatenate([np.ones(n), np.full(nx, -highspy.kHighsInf), [p]])
     lp.row_upper_ = np.concatenate([np.ones(n), np.zeros(nx), [p]])
     _rowwise(lp, starts, index, value)
-    greedy = _greedy(cost, weights, p)
-    start = np.zeros(nx + m)
-    start[nx + np.asarray(greedy)] = 1.0
-    served_by = np.asarray(greedy)[np.argmin(cost[:, greedy], axis=1)]
-    start[xcol[np.arange(n), np.argmax(near == served_by[:, None], axis=1)]] = 1.0
-    x, _obj, gap, optimal, hit, seconds = _run(lp, time_limit, nx + m, start)
+    guess = None
+    if start is not None:
+        guess = np.zeros(nx + m)
+        guess[nx + np.asarray(start)] = 1.0
+        served_by = np.asarray(start)[np.argmin(cost[:, start], axis=1)]
+        guess[xcol[np.arange(n), np.argmax(near == served_by[:, None], axis=1)]] = 1.0
+    x, obj, gap, optimal, hit, _seconds = _run(lp, time_limit, nx + m, guess)
     sites = tuple(int(j) for j in np.flatnonzero(x[nx:] > 0.5))
-    assignment = np.asarray(sites, dtype=np.intp)[np.argmin(cost[:, list(sites)], axis=1)]
-    objective = float(weights @ cost[np.arange(n), assignment])
-    return Solution(sites, objective, gap, optimal, hit, seconds, assignment)
+    return sites, obj * (1.0 - gap), optimal, hit
 
 
 def mclp(
