@@ -267,8 +267,11 @@ def render_region_page(
 
     The panel's audit comes from the audit cache (computed once per data version);
     :class:`~gis.audit.cache.AuditInProgress` when it is not ready within ``wait_s``
-    seconds (``None``: wait for it).
+    seconds (``None``: wait for it). The overview is not drawn here: every level of it
+    reads the top region's audit (:func:`layers.overview.render_overview`).
     """
+    if page is OVERVIEW_PAGE:
+        raise ValueError("the overview's levels are rendered by layers.overview")
     found = region_bounds(session, region)
     if found is None:
         return None
