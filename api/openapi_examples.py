@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute
 __all__ = [
     "AUTOGRID",
     "CHECK_EXAMPLES",
+    "CHILDREN_EXAMPLES",
     "COMMUNITY",
     "GRID",
     "PAGES",
@@ -33,6 +34,7 @@ __all__ = [
     "FeatureId",
     "IfMatch",
     "LayerId",
+    "OverviewRegion",
     "PlanId",
     "PlanPageId",
     "Region",
@@ -46,6 +48,8 @@ __all__ = [
     "siting_ok",
 ]
 
+PREFECTURE = "652300000000"
+COUNTY = "652301000000"
 STREET = "652301001000"
 COMMUNITY = "652301001001"
 GRID = "652301001001001"
@@ -217,6 +221,24 @@ FeatureId = Annotated[
 ]
 AsOfExamples = param_examples(date=("The grids as they were on 1 March 2024", "2024-03-01"))
 CHECK_EXAMPLES = param_examples(police=("Police blind spots only", "police_blind_spot"))
+CHILDREN_EXAMPLES = param_examples(
+    prefecture=(f"The counties of the prefecture ({PREFECTURE})", PREFECTURE),
+    county=(f"The streets of 昌吉市 ({COUNTY})", COUNTY),
+    street=(f"The communities of 宁边路街道 ({STREET})", STREET),
+)
+OverviewRegion = Annotated[
+    str,
+    Path(
+        description=(
+            "12-digit region code: the overview draws its children (a county's streets, a "
+            "street's communities); a community redirects to its coverage page"
+        ),
+        openapi_examples=param_examples(
+            county=(f"County 昌吉市 ({COUNTY})", COUNTY),
+            street=(f"Street 宁边路街道 ({STREET})", STREET),
+        ),
+    ),
+]
 
 
 # -- bodies ----------------------------------------------------------------------------
@@ -412,11 +434,16 @@ COMPLIANCE = {
             "properties": {
                 "code": COMMUNITY,
                 "name": "西街社区",
-                "score": 1.0,
-                "score_pct": "100%",
-                "score_class": "full",
-                "errors": 0,
-                "warnings": 0,
+                "level": "community",
+                "score": 0.9167,
+                "score_pct": "92%",
+                "score_class": "high",
+                "rules_failed": 1,
+                "rules_checked": 12,
+                "errors": 2,
+                "warnings": 1,
+                "area_affected_m2": 412.5,
+                "households_affected": 388,
             },
         }
     ],
@@ -853,7 +880,12 @@ TILEJSON = {
 PAGES: dict[str, ResponseDoc] = {
     "/": html_ok("gridgov", "The list of maps and of every region's pages"),
     "/map": html_ok("昌吉市网格 Grids of the prefecture", "The prefecture map (Leaflet)"),
-    "/map/overview": html_ok("合规总览 Compliance overview", "Communities by compliance score"),
+    "/map/overview": html_ok(
+        "合规总览 Compliance overview", "The prefecture's counties by compliance score"
+    ),
+    "/map/overview/{region}": html_ok(
+        "合规总览 Compliance overview", "A region's children by compliance score (drill-down)"
+    ),
     "/map/coverage/{region}": html_ok("网格覆盖 Grid coverage", "A region's coverage map"),
     "/map/police/{region}": html_ok("一网格一警务站 One police post per grid", "Police posts"),
     "/map/workload/{region}": html_ok("网格工作量 Grid workload", "Households per grid"),

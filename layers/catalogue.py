@@ -400,7 +400,9 @@ FINDINGS: Mapping[str, LayerSpec] = MappingProxyType(
     }
 )
 
-#: Communities coloured by compliance score (the overview's drill-down layer).
+#: Regions coloured by compliance score: every community of the audited region, or the
+#: children of one region (the overview's drill-down, ``layers.overview``, which titles and
+#: links it per level).
 COMPLIANCE = LayerSpec(
     id="compliance",
     title_zh="社区合规度",
@@ -424,12 +426,17 @@ COMPLIANCE = LayerSpec(
         _NAME,
         _CODE,
         PopupField("score_pct", "合规度", "Compliance"),
+        PopupField("rules_failed", "未达标规则", "Rules failed"),
         PopupField("errors", "错误", "Errors"),
         PopupField("warnings", "警告", "Warnings"),
+        PopupField("area_affected_m2", "受影响面积（m²）", "Area affected (m²)"),
+        PopupField("households_affected", "受影响户数", "Households affected"),
     ),
     url="/audit/{region}/compliance",
     link="/map/coverage/{code}",
-    canvas=True,  # every community of the prefecture (1,618 at scale 10)
+    link_zh="网格覆盖",
+    link_en="Coverage page",
+    canvas=True,  # a street's communities, or every community of the prefecture (1,618)
 )
 
 

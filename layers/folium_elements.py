@@ -103,6 +103,8 @@ class FetchedLayer(JSCSSMixin, Layer):
             "titleZh": spec.title_zh,
             "titleEn": spec.title_en,
             "link": spec.link,
+            "linkZh": spec.link_zh,
+            "linkEn": spec.link_en,
             "pane": f"gg-pane-{spec.id}",
             "zIndex": z_index,
             "className": f"gg-feature {spec.css_class}",
@@ -202,7 +204,8 @@ class Legend(MacroElement):
 
 
 class PageStyle(MacroElement):
-    """The page's CSS and title box, a metric scale bar, and the JS of the catalogue layers."""
+    """The page's CSS and title box (with the page's breadcrumb, server-rendered HTML,
+    under the title), a metric scale bar, and the JS of the catalogue layers."""
 
     _template = Template(
         """
@@ -216,6 +219,7 @@ class PageStyle(MacroElement):
             box.onAdd = function () {
                 var div = L.DomUtil.create("div", "gg-title");
                 div.innerHTML = {{ this.title_html|tojson }};
+                L.DomEvent.disableClickPropagation(div);
                 return div;
             };
             box.addTo(map);
@@ -225,23 +229,24 @@ class PageStyle(MacroElement):
         """
     )
 
-    def __init__(self, title_zh: str, title_en: str) -> None:
+    def __init__(self, title_zh: str, title_en: str, breadcrumb_html: str = "") -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "GridgovPage"
         self.css = (_STATIC / "map.css").read_text(encoding="utf-8")
         self.js = (_STATIC / "layer.js").read_text(encoding="utf-8")
-        self.title_html = f"{escape(title_zh)}<span>{escape(title_en)}</span>"
+        self.title_html = f"{escape(title_zh)}<span>{escape(title_en)}</span>{breadcrumb_html}"
 
 
 class GridSearch(JSCSSMixin, MacroElement):
-    """A leaflet-search box finding grids by name (opens the grid's popup)."""
+    """A leaflet-search box finding a layer's features by name or code (``layer.js`` keeps
+    both in the property ``_search``); opens the feature's popup."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function (map, layer) {
             var search = new L.Control.Search({
-                layer: layer, propertyName: "name", marker: false, initial: false,
+                layer: layer, propertyName: "_search", marker: false, initial: false,
                 position: "topright", textPlaceholder: {{ this.placeholder|tojson }},
                 textErr: "未找到 Not found", textCancel: "取消",
                 moveToLocation: function (latlng, title, map) {

@@ -140,13 +140,16 @@ def build_map(
     panel_html: str | None = None,
     language_switch: bool = False,
     search_layer: str = "grids",
+    search_placeholder: str = "搜索网格 Search grids",
+    breadcrumb_html: str = "",
 ) -> folium.Map:
     """A map drawing ``specs`` (bottom to top), fitted on ``extent``.
 
     ``url_for`` gives the GeoJSON URL of a layer (for a layer served as tiles, what a
     standalone file embeds). ``panel_html`` is shown in a box bottom left;
     ``language_switch`` adds the Chinese/English button (Chinese first); ``search_layer``
-    is the layer searched by name (a GeoJSON layer: tiles cannot be searched).
+    is the layer searched by name or code (a GeoJSON layer: tiles cannot be searched),
+    ``search_placeholder`` the box's hint; ``breadcrumb_html`` goes under the title.
     """
     served = [spec.served_as for spec in specs]
     if "tiles" in served and "geojson" in served[: len(served) - served[::-1].index("tiles")]:
@@ -177,7 +180,7 @@ def build_map(
         )
         fit.options["animate"] = False
         fit.add_to(m)
-    PageStyle(title_zh, title_en).add_to(m)
+    PageStyle(title_zh, title_en, breadcrumb_html).add_to(m)
     _add_basemap(m, basemap, tianditu_key)
     fetched: dict[str, FetchedLayer] = {}
     for order, spec in enumerate(specs):
@@ -187,7 +190,7 @@ def build_map(
         fetched[spec.id] = layer
     Legend(specs, "图例", "Legend").add_to(m)
     if search_layer in fetched and fetched[search_layer].spec.served_as == "geojson":
-        GridSearch(fetched[search_layer], "搜索网格 Search grids").add_to(m)
+        GridSearch(fetched[search_layer], search_placeholder).add_to(m)
     if panel_html is not None:
         InfoPanel(panel_html).add_to(m)
     if language_switch:

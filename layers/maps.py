@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from gis.audit.cache import audit_cache
 from gis.audit.profile import Profile, default_profile
-from gis.audit.report import AuditReport
+from gis.audit.report import AuditReport, RuleSummary
 from gis.settings import get_settings
 from layers.catalogue import layers, page_layer
 from layers.folium_elements import bilingual
@@ -32,6 +32,7 @@ __all__ = [
     "layer_urls",
     "page_bbox",
     "page_profile",
+    "panel_html",
     "render_page",
     "render_region_page",
     "top_region",
@@ -175,16 +176,17 @@ WORKLOAD_PAGE = RegionPage(
     ("workload", "staffing", "service_teams", "party_branches"),
     search_layer="grid_load",
 )
+#: The overview of a region: its children coloured by compliance (``layers.overview``).
 OVERVIEW_PAGE = RegionPage(
     "overview",
     "合规总览",
     "Compliance overview",
-    ("roads", "compliance", "streets"),
+    ("roads", "compliance"),
     tuple(RULE_LABELS),
     search_layer="compliance",
 )
 
-#: The region pages by name (``/map/{name}/{region}``; the overview has no region).
+#: The region pages by name (``/map/{name}/{region}``; ``/map/overview`` is the top region's).
 REGION_PAGES: Mapping[str, RegionPage] = MappingProxyType(
     {p.name: p for p in (OVERVIEW_PAGE, COVERAGE_PAGE, POLICE_PAGE, WORKLOAD_PAGE)}
 )
@@ -198,9 +200,19 @@ def top_region(session: Session) -> str | None:
     return None if code is None else str(code)
 
 
-def _panel(report: AuditReport, page: RegionPage, region_name: str) -> str:
+def panel_html(
+    page: RegionPage,
+    region: str,
+    region_name: str,
+    rules: list[RuleSummary],
+    score: float | None,
+    extra_html: str = "",
+) -> str:
+    """The audit panel of a page about ``region``: its compliance ``score`` (``extra_html``
+    below it), the errors and warnings of ``rules`` the page shows, links to the region's
+    other pages."""
     rows = []
-    for rule in report.rules:
+    for rule in rules:
         if rule.rule not in page.rules or not rule.enabled:
             continue
         zh, en = RULE_LABELS.get(rule.rule, (rule.rule, rule.rule))
@@ -210,20 +222,19 @@ def _panel(report: AuditReport, page: RegionPage, region_name: str) -> str:
             f"<tr><th>{bilingual(zh, en)}</th><td{err}>{rule.errors}</td>"
             f"<td{warn}>{rule.warnings}</td></tr>"
         )
-    top = next((r for r in report.rollup if r.code == report.region), None)
     label = (
         bilingual("合规度", "Compliance")
         if set(page.rules) == set(RULE_LABELS)
         else bilingual("本页规则合规度", "Compliance with this page's rules")
     )
-    score = f"<div>{label}: <b>{top.score:.0%}</b></div>" if top else ""
+    shown = f"<div>{label}: <b>{score:.0%}</b></div>" if score is not None else ""
     links = " · ".join(
-        f'<a href="{p.path(report.region)}">{bilingual(p.title_zh, p.title_en)}</a>'
+        f'<a href="{p.path(region)}">{bilingual(p.title_zh, p.title_en)}</a>'
         for p in (COVERAGE_PAGE, POLICE_PAGE, WORKLOAD_PAGE)
         if p is not page
     )
     return (
-        f"<h4>{escape(region_name)} · {bilingual('审计', 'Audit')}</h4>{score}"
+        f"<h4>{escape(region_name)} · {bilingual('审计', 'Audit')}</h4>{shown}{extra_html}"
         f"<table><tr><th></th><th>{bilingual('错误', 'Errors')}</th>"
         f"<th>{bilingual('警告', 'Warnings')}</th></tr>{''.join(rows)}</table>"
         f'<div class="gg-panel-links" style="margin-top:4px">'
@@ -240,6 +251,11 @@ def page_profile(page: RegionPage) -> Profile:
     return default_profile().only(*page.rules)
 
 
+def _score(report: AuditReport) -> float | None:
+    top = next((r for r in report.rollup if r.code == report.region), None)
+    return None if top is None else top.score
+
+
 def render_region_page(
     session: Session,
     engine: Engine,
@@ -251,8 +267,11 @@ def render_region_page(
 
     The panel's audit comes from the audit cache (computed once per data version);
     :class:`~gis.audit.cache.AuditInProgress` when it is not ready within ``wait_s``
-    seconds (``None``: wait for it).
+    seconds (``None``: wait for it). The overview is not drawn here: every level of it
+    reads the top region's audit (:func:`layers.overview.render_overview`).
     """
+    if page is OVERVIEW_PAGE:
+        raise ValueError("the overview's levels are rendered by layers.overview")
     found = region_bounds(session, region)
     if found is None:
         return None
@@ -276,7 +295,7 @@ def render_region_page(
         basemap=server.basemap,
         tianditu_key=server.tianditu_key,
         url_for=urls.__getitem__,
-        panel_html=_panel(report, page, name),
+        panel_html=panel_html(page, report.region, name, report.rules, _score(report)),
         language_switch=True,
         search_layer=page.search_layer,
     )

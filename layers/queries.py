@@ -41,6 +41,7 @@ __all__ = [
     "grid_source",
     "parse_bbox",
     "region_bounds",
+    "region_chain",
     "region_extent",
 ]
 
@@ -294,3 +295,22 @@ def region_bounds(db: Session | Connection, code: str) -> tuple[str, str, BBox] 
         str(row[1]),
         BBox(float(row[2]), float(row[3]), float(row[4]), float(row[5])),
     )
+
+
+#: a region and its ancestors up to the top of the hierarchy (a cycle stops at depth 16)
+_CHAIN = text("""
+WITH RECURSIVE up AS (
+    SELECT code, name, level, parent_code, 0 AS depth FROM region WHERE code = :code
+    UNION ALL
+    SELECT r.code, r.name, r.level, r.parent_code, up.depth + 1
+    FROM region r JOIN up ON r.code = up.parent_code
+    WHERE up.depth < 16
+)
+SELECT code, name, level FROM up ORDER BY depth DESC
+""")
+
+
+def region_chain(db: Session | Connection, code: str) -> list[tuple[str, str, str]]:
+    """``(code, name, level)`` of the top region down to ``code`` (the breadcrumb of a
+    region's page); empty when there is no such region."""
+    return [(str(c), str(n), str(lv)) for c, n, lv in db.execute(_CHAIN, {"code": code})]

@@ -163,7 +163,8 @@ class LayerSpec:
     may filter on (``?kind=unit``).
     ``url``, a template with ``{region}``, is where a page fetches a layer computed by
     another endpoint (the audit's findings) instead of ``/layers/{id}.geojson``; ``link``,
-    a template with ``{code}``, is the page a click on a feature opens.
+    a template with ``{code}``, is a page about the feature, linked from its popup under
+    the label ``link_zh``/``link_en`` (the overview's drill-down: "下钻 Go down").
     ``served_as`` says how pages load it: ``"geojson"`` (fetched once, by the page's bbox)
     or ``"tiles"`` (vector tiles from ``/tiles/{id}/{z}/{x}/{y}.mvt``, drawn on canvas by
     Leaflet.VectorGrid: for the biggest layers; needs a ``source``, and no ``url``,
@@ -190,6 +191,8 @@ class LayerSpec:
     description: str = ""
     url: str | None = None
     link: str | None = None
+    link_zh: str = "打开"
+    link_en: str = "Open"
     canvas: bool = False
 
     def __post_init__(self) -> None:

@@ -131,7 +131,11 @@ def standalone_html(
     if "/assets/" in re.sub(r"<script>.*?</script>|<style>.*?</style>", "", page, flags=re.S):
         raise InvalidInput("the page refers to an /assets/ file that could not be inlined")
     # links to the server's other pages lead nowhere from a file
-    offline = "<style>.gg-panel-links { display: none; }</style>"
+    # the overview's breadcrumb is plain text (layer.js leaves the popups' links out)
+    offline = (
+        "<style>.gg-panel-links { display: none; }"
+        " .gg-crumbs a { pointer-events: none; color: inherit; }</style>"
+    )
     page = page.replace("</head>", _embedded(data) + offline + "\n</head>", 1)
     size = len(page.encode("utf-8"))
     if size > MAX_BYTES:

@@ -31,6 +31,7 @@ from layers.maps import OVERVIEW_PAGE, page_profile
 
 SCRATCH = "gridgov_audit_cache_test"
 TOP = "659000000000"
+COUNTY = "659002000000"
 STREET = "659002001000"
 COMMUNITY = "659002001001"
 X0, Y0, STEP = 87.0, 43.5, 0.004
@@ -49,8 +50,8 @@ def scratch() -> Iterator[Engine]:
     with engine.begin() as conn:
         for code, level, parent in (
             (TOP, "prefecture", None),
-            ("659002000000", "county", TOP),
-            (STREET, "street", "659002000000"),
+            (COUNTY, "county", TOP),
+            (STREET, "street", COUNTY),
             (COMMUNITY, "community", STREET),
         ):
             conn.execute(
@@ -141,6 +142,17 @@ def test_overview_and_its_compliance_layer_share_one_audit(client: TestClient) -
     summary = client.get(f"/audit/{TOP}")
     assert summary.status_code == 200
     assert audit_cache.computed == before + 1  # page, layer and summary: one audit
+    # every level of the drill-down reads the same audit: none of its own
+    read = audit_cache.table_hits
+    for region, child in ((TOP, COUNTY), (COUNTY, STREET), (STREET, COMMUNITY)):
+        if region != TOP:
+            page = client.get(f"/map/overview/{region}")
+            assert page.status_code == 200
+            assert f"/audit/{TOP}/compliance?children={region}" in page.text
+        layer = client.get(f"/audit/{TOP}/compliance", params={"children": region})
+        assert [f["id"] for f in layer.json()["features"]] == [child]
+    assert client.get(f"/map/overview/{COMMUNITY}", follow_redirects=False).status_code == 307
+    assert (audit_cache.computed, audit_cache.table_hits) == (before + 1, read)
 
 
 def test_a_committed_write_bumps_the_version_and_the_next_request_recomputes(

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
-import threading
-from collections import OrderedDict
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from api.deps import EngineDep
 from api.errors import problem
 from api.openapi_examples import (
     AUDIT_SUMMARY,
     CHECK_EXAMPLES,
+    CHILDREN_EXAMPLES,
     COMPLIANCE,
     FINDINGS,
     AsOfExamples,
@@ -31,6 +28,7 @@ from gis.audit.features import feature_collection
 from gis.audit.profile import Profile, default_profile
 from gis.audit.report import AuditReport, CommunityStats, RegionScore, RuleSummary
 from gis.settings import get_settings
+from layers.compliance import compliance_body, compliance_etag, layer_regions
 
 __all__ = ["router"]
 
@@ -131,110 +129,53 @@ Check = Annotated[
     ),
 ]
 
-#: The compliance layer is drawn whole, at the zoom of a prefecture or a county: each
-#: community's outline simplified by :data:`SIMPLIFY_M` metres (topology preserved: no
-#: outline collapses or crosses itself) and its coordinates rounded to 5 decimals (~1 m).
-SIMPLIFY_M = 5.0
-_COMMUNITY_SHAPES = text("""
-SELECT code, name,
-       ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tolerance), 5) AS geojson
-FROM region
-WHERE level = 'community' AND code = ANY(:codes) ORDER BY code
-""")
-#: metres → degrees (of latitude; a degree of longitude is shorter, so the outline
-#: moves by less than SIMPLIFY_M east-west)
-_DEGREES_PER_M = 1 / 111_320
-
-
-def _score_class(score: float) -> str:
-    if score >= 1.0:
-        return "full"
-    if score >= 0.8:
-        return "high"
-    if score >= 0.5:
-        return "mid"
-    return "low"
+Children = Annotated[
+    str | None,
+    Query(
+        description=(
+            "Draw the regions directly under this one (the audited region or a region under "
+            "it: its counties, streets or communities) instead of every community"
+        ),
+        openapi_examples=CHILDREN_EXAMPLES,
+    ),
+]
 
 
 @router.get(
     "/{region}/compliance",
     response_class=Response,
     responses={
-        **json_ok(COMPLIANCE, "Communities with their score", media=GEOJSON),
+        **json_ok(COMPLIANCE, "Regions with their compliance score", media=GEOJSON),
         304: {"description": "Not modified (If-None-Match: the audit has not changed)"},
     },
 )
 def audit_compliance(
-    request: Request, region: Region, engine: EngineDep, as_of: AsOf = None
+    request: Request,
+    region: Region,
+    engine: EngineDep,
+    as_of: AsOf = None,
+    children: Children = None,
 ) -> Response:
-    """The region's communities as GeoJSON with their compliance score, errors and warnings
-    (the same cached audit as ``/audit/{region}`` and the overview page's panel)."""
+    """The region's communities (or, with ``children``, the regions directly under that
+    one) as GeoJSON with their compliance score, rules failed, errors, warnings, area and
+    households affected: the same cached audit of ``region`` as ``/audit/{region}`` serves
+    every level of the overview's drill-down."""
     try:
         report = _audit(engine, region, default_profile(), as_of)
     except AuditInProgress as exc:
         return busy(request, exc)
-    etag = _compliance_etag(report)
+    layer_regions(report, children)  # an unknown or leaf region: 404 or 422 before the ETag
+    etag = compliance_etag(report, children)
     # revalidated on every visit (the data may change), answered 304 while the audit holds
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
-    plain, gzipped = _compliance_body(engine, report)
+    plain, gzipped = compliance_body(engine, report, children)
     headers["Vary"] = "Accept-Encoding"
     if "gzip" in request.headers.get("accept-encoding", ""):  # compressed once per audit
         headers["Content-Encoding"] = "gzip"
         return Response(gzipped, media_type=GEOJSON, headers=headers)
     return Response(plain, media_type=GEOJSON, headers=headers)
-
-
-def _compliance_etag(report: AuditReport) -> str:
-    """The layer's version: its audit's (computed once per data version) and the shapes'
-    simplification."""
-    key = f"{report.region}|{report.as_of}|{report.generated_at.isoformat()}|{SIMPLIFY_M}"
-    return f'"compliance-{hashlib.sha256(key.encode()).hexdigest()[:20]}"'
-
-
-#: the compliance layers last built (plain and gzipped), by audit (region, as-of, when it
-#: was computed): a report is computed once per data version, which covers the shapes too
-_BODIES: OrderedDict[tuple[str, datetime | None, datetime], tuple[bytes, bytes]] = OrderedDict()
-_BODIES_LOCK = threading.Lock()
-
-
-def _compliance_body(engine: Engine, report: AuditReport) -> tuple[bytes, bytes]:
-    key = (report.region, report.as_of, report.generated_at)
-    with _BODIES_LOCK:
-        found = _BODIES.get(key)
-    if found is not None:
-        return found
-    scores = {r.code: r for r in report.rollup if r.level == "community"}
-    with engine.connect() as conn:
-        rows = conn.execute(
-            _COMMUNITY_SHAPES,
-            {"codes": sorted(scores), "tolerance": SIMPLIFY_M * _DEGREES_PER_M},
-        ).all()
-    features = [
-        {
-            "type": "Feature",
-            "id": row.code,
-            "geometry": json.loads(row.geojson),
-            "properties": {
-                "code": row.code,
-                "name": row.name,
-                "score": scores[row.code].score,
-                "score_pct": f"{scores[row.code].score:.0%}",
-                "score_class": _score_class(scores[row.code].score),
-                "errors": scores[row.code].errors,
-                "warnings": scores[row.code].warnings,
-            },
-        }
-        for row in rows
-    ]
-    body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
-    built = (body.encode(), gzip.compress(body.encode(), compresslevel=6))
-    with _BODIES_LOCK:
-        _BODIES[key] = built
-        while len(_BODIES) > 4:
-            _BODIES.popitem(last=False)
-    return built
 
 
 def _layer(name: str, rules: tuple[str, ...]) -> Any:

@@ -5,17 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import text
 
 import gis
 from api.deps import EngineDep, SessionDep
-from api.openapi_examples import Region
+from api.openapi_examples import OverviewRegion, Region
 from gis.audit.cache import AuditInProgress
 from gis.settings import get_settings
 from layers.catalogue import get_layer, page_layer
 from layers.maps import (
+    COVERAGE_PAGE,
     MAPS,
     OVERVIEW_PAGE,
     PREFECTURE_MAP,
@@ -23,8 +24,8 @@ from layers.maps import (
     RegionPage,
     render_page,
     render_region_page,
-    top_region,
 )
+from layers.overview import find_overview, render_overview
 
 __all__ = ["router"]
 
@@ -85,6 +86,19 @@ def _not_found(what: str) -> HTMLResponse:
 _REFRESH_S = 5
 
 
+def _computing(page: RegionPage, region: str, busy: AuditInProgress) -> HTMLResponse:
+    """The page saying the audit is being computed; it reloads itself."""
+    html = _templates.get_template("computing.html").render(
+        region=region,
+        title_zh=page.title_zh,
+        title_en=page.title_en,
+        elapsed=f"{busy.elapsed:.0f}",
+        refresh=_REFRESH_S,
+        version=gis.__version__,
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
 def _region_page(
     session: SessionDep, engine: EngineDep, page: RegionPage, region: str
 ) -> HTMLResponse | None:
@@ -93,25 +107,44 @@ def _region_page(
     try:
         html = render_region_page(session, engine, page, region, get_settings().audit.wait_s)
     except AuditInProgress as busy:
-        html = _templates.get_template("computing.html").render(
-            region=region,
-            title_zh=page.title_zh,
-            title_en=page.title_en,
-            elapsed=f"{busy.elapsed:.0f}",
-            refresh=_REFRESH_S,
-            version=gis.__version__,
-        )
-        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+        return _computing(page, region, busy)
     return None if html is None else HTMLResponse(html)
 
 
+def _overview(session: SessionDep, engine: EngineDep, region: str | None) -> Response:
+    overview = find_overview(session, region)
+    if overview is None:
+        return _not_found(region or "数据 data")
+    if overview.leaf:  # a community's own page is its coverage page
+        return RedirectResponse(COVERAGE_PAGE.path(overview.region), status_code=307)
+    try:
+        html = render_overview(session, engine, overview, get_settings().audit.wait_s)
+    except AuditInProgress as busy:
+        return _computing(OVERVIEW_PAGE, overview.top, busy)  # the top region's audit
+    return HTMLResponse(html)
+
+
 @router.get("/map/overview", response_class=HTMLResponse)
-def overview_map(session: SessionDep, engine: EngineDep) -> HTMLResponse:
-    """Communities coloured by compliance score; a click opens the community's coverage.
-    While the prefecture's audit is being computed, a page saying so (it reloads itself)."""
-    region = top_region(session)
-    html = None if region is None else _region_page(session, engine, OVERVIEW_PAGE, region)
-    return html if html is not None else _not_found("数据 data")
+def overview_map(session: SessionDep, engine: EngineDep) -> Response:
+    """The top region's counties coloured by compliance score; a county's popup leads down
+    to its streets. While the top region's audit is being computed, a page saying so (it
+    reloads itself)."""
+    return _overview(session, engine, None)
+
+
+@router.get(
+    "/map/overview/{region}",
+    response_class=HTMLResponse,
+    responses={
+        307: {"description": "A community: its coverage page"},
+        404: {"content": {"text/html": {}}, "description": "No such region"},
+    },
+)
+def overview_region_map(region: OverviewRegion, session: SessionDep, engine: EngineDep) -> Response:
+    """A region's children (a county's streets, a street's communities) coloured by their
+    compliance score in the top region's audit, with a breadcrumb back up; a community
+    redirects to its coverage page."""
+    return _overview(session, engine, region)
 
 
 def _add_region_page(page: RegionPage) -> None:

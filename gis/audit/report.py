@@ -96,6 +96,39 @@ class AuditReport(BaseModel):
     def of_rule(self, *rules: str) -> list[Violation]:
         return [v for v in self.violations if v.rule in rules]
 
+    def children(self, code: str) -> list[RegionScore]:
+        """The roll-ups of the regions directly under ``code`` (in code order)."""
+        return sorted((r for r in self.rollup if r.parent_code == code), key=lambda r: r.code)
+
+    def under(self, code: str) -> set[str]:
+        """``code`` and the codes of every region under it in the roll-up."""
+        below: dict[str | None, list[str]] = {}
+        for r in self.rollup:
+            below.setdefault(r.parent_code, []).append(r.code)
+        found, todo = set(), [code]
+        while todo:
+            current = todo.pop()
+            found.add(current)
+            todo += below.get(current, [])
+        return found
+
+    def rules_within(self, code: str) -> list[RuleSummary]:
+        """The per-rule counts of the findings in region ``code`` (the audited region: all
+        of them; a region under it: the findings of its communities, as its roll-up)."""
+        if code == self.region:
+            return self.rules
+        inside = self.under(code)
+        mine = [v for v in self.violations if v.community in inside]
+        return [
+            rule.model_copy(
+                update={
+                    "errors": sum(v.rule == rule.rule and v.severity == "error" for v in mine),
+                    "warnings": sum(v.rule == rule.rule and v.severity == "warning" for v in mine),
+                }
+            )
+            for rule in self.rules
+        ]
+
     def feature_collection(self, *rules: str) -> dict[str, Any]:
         chosen = self.of_rule(*rules) if rules else self.violations
         return {"type": "FeatureCollection", "features": [v.feature() for v in chosen]}

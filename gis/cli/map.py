@@ -76,32 +76,67 @@ def map_page(
     ),
     region: str | None = typer.Argument(
         None,
-        help="12-digit region code (coverage/police/workload: a community or a street); "
+        help="12-digit region code (coverage/police/workload: a community or a street; "
+        "overview: the prefecture, a county or a street, drawing its children; map: any); "
         "overview and map: default the prefecture.",
     ),
     out: Path = typer.Option(..., "--out", help="The HTML file to write."),
 ) -> None:
     """Write a map page as one standalone HTML file (scripts, styles and data inlined) that
     opens from disk with no server and no network; refused over 2 MB."""
+    from layers.standalone import megabytes, standalone_html
+
+    engine = create_db_engine(database_url())
+    check_postgis(engine)
+    if region is None and page in (PageName.coverage, PageName.police, PageName.workload):
+        raise InvalidInput(f"the {page.value} page needs a REGION (a community or a street)")
+    if page is PageName.overview:
+        urls, html, region = _overview(engine, region)
+    else:
+        urls, html = _page(engine, page, region)
+    try:
+        data = _fetch(engine, urls)
+    finally:
+        engine.dispose()
+    layers = {path: layer_id for layer_id, path in urls.items()}
+    text = standalone_html(html, data, layers, get_settings().server.assets_dir)
+    out.write_text(text, encoding="utf-8")
+    size = len(text.encode("utf-8"))
+    say(f"wrote {out} ({page.value} {region or 'prefecture'}, {megabytes(size)}, offline)")
+
+
+def _overview(engine: Engine, region: str | None) -> tuple[dict[str, str], str, str]:
+    """The overview of ``region`` (default: the top region): its layers' URLs, its HTML and
+    the region's code. The links to other levels are left out of a file (see
+    :func:`layers.standalone.standalone_html`)."""
+    from layers.overview import find_overview, render_overview
+
+    with Session(engine) as session:
+        overview = find_overview(session, region)
+        if overview is None:
+            if region is None:
+                raise InvalidInput("the database holds no regions: load or import some first")
+            raise _unknown(region)
+        if overview.leaf:
+            raise InvalidInput(
+                f"region {overview.region} is a community, the lowest level of the overview: "
+                f"its page is its coverage page (gridgov map coverage {overview.region} "
+                "--out FILE.html)"
+            )
+        return overview.urls(), render_overview(session, engine, overview), overview.region
+
+
+def _page(engine: Engine, page: PageName, region: str | None) -> tuple[dict[str, str], str]:
+    """The layers' URLs and the HTML of the prefecture map or a region page."""
     from layers.maps import (
         PREFECTURE_MAP,
         REGION_PAGES,
         layer_urls,
         render_page,
         render_region_page,
-        top_region,
     )
-    from layers.standalone import megabytes, standalone_html
 
-    engine = create_db_engine(database_url())
-    check_postgis(engine)
     with Session(engine) as session:
-        if region is None and page in (PageName.coverage, PageName.police, PageName.workload):
-            raise InvalidInput(f"the {page.value} page needs a REGION (a community or a street)")
-        if region is None and page is PageName.overview:
-            region = top_region(session)
-            if region is None:
-                raise InvalidInput("the database holds no regions: load or import some first")
         target = PREFECTURE_MAP if page is PageName.map else REGION_PAGES[page.value]
         urls = layer_urls(session, target, region)
         if urls is None:
@@ -114,12 +149,4 @@ def map_page(
             html = render_region_page(session, engine, REGION_PAGES[page.value], region)
         if html is None:  # the region went away meanwhile
             raise _unknown(region or "")
-    try:
-        data = _fetch(engine, urls)
-    finally:
-        engine.dispose()
-    layers = {path: layer_id for layer_id, path in urls.items()}
-    text = standalone_html(html, data, layers, get_settings().server.assets_dir)
-    out.write_text(text, encoding="utf-8")
-    size = len(text.encode("utf-8"))
-    say(f"wrote {out} ({page.value} {region or 'prefecture'}, {megabytes(size)}, offline)")
+    return urls, html

@@ -44,8 +44,16 @@ function gridgovLook(cfg) {
             else if (f.property === cfg.by && c) { return row(f, both(c.zh, c.en)); }
             return row(f, esc(v));
         });
+        /* a link to the feature's own page (the overview's drill-down); a standalone file
+         * has no other pages */
+        var link = "";
+        if (cfg.link && p.code !== undefined && window.gridgovData === undefined) {
+            link = "<div class=\"gg-popup-link\"><a class=\"gg-down\" href=\"" +
+                esc(cfg.link.replace("{code}", encodeURIComponent(p.code))) + "\">" +
+                both(cfg.linkZh, cfg.linkEn) + " ›</a></div>";
+        }
         return "<div class=\"gg-popup\"><h4>" + both(cfg.titleZh, cfg.titleEn) + "</h4><table>" +
-            rows.join("") + "</table></div>";
+            rows.join("") + "</table>" + link + "</div>";
     }
     return {styleOf: styleOf, esc: esc, popupHtml: popupHtml};
 }
@@ -114,13 +122,10 @@ function gridgovLayer(map, cfg) {
                     if (l._path) { l._path.setAttribute("fill", hatchFill(styleOf(feature).fillColor)); }
                 });
             }
-            if (cfg.link && !offline) {  /* a standalone file has no other pages */
-                l.on("click", function () {
-                    window.location.href = cfg.link.replace(
-                        "{code}", encodeURIComponent((feature.properties || {}).code));
-                });
-            } else {
-                l.bindPopup(popupHtml(feature), {maxWidth: 360});
+            l.bindPopup(popupHtml(feature), {maxWidth: 360});
+            var p = feature.properties;
+            if (p && (p.name || p.code)) {  /* what the search box matches: name or code */
+                p._search = [p.name, p.code].filter(function (v) { return v; }).join(" ");
             }
             if (cfg.label && feature.properties && feature.properties[cfg.label]) {
                 l.bindTooltip(esc(feature.properties[cfg.label]), {
