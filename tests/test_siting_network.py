@@ -118,6 +118,35 @@ def test_hand_built_network_gives_the_shortest_path(scratch: Engine) -> None:
     assert road.max_snap_m == MAX_SNAP_M
 
 
+# two points beside the middle of B–C, one beside the end E
+BESIDE = {
+    "q:1": (X0 + 0.015, Y0 - 0.0003),
+    "q:2": (X0 + 0.018, Y0 + 0.0002),
+    "q:e": POINTS["p:e"],
+}
+
+
+def test_points_snap_to_the_nearest_point_of_a_road(scratch: Engine) -> None:
+    """A point beside the middle of a road piece joins it there (not at the piece's end),
+    walks along it to either end, and two points on one piece walk between them."""
+    epsg = utm_epsg(X0, Y0)
+    lonlat = np.array(list(BESIDE.values()), dtype=float)
+    pts = Points(
+        from_lonlat(lonlat, epsg), np.ones(3), np.full(3, "", dtype=np.str_), np.array(list(BESIDE))
+    )
+    got = road_costs(scratch, epsg, [pts]).matrix(pts, pts)
+    m1, m2 = (BESIDE["q:1"][0], Y0), (BESIDE["q:2"][0], Y0)  # their feet on B–C
+    snap1, snap2 = _geodesic(BESIDE["q:1"], m1), _geodesic(BESIDE["q:2"], m2)
+    same_piece = snap1 + _geodesic(m1, m2) + snap2
+    assert got[0, 1] == pytest.approx(same_piece, rel=1e-6)
+    assert got[1, 0] == pytest.approx(same_piece, rel=1e-6)
+    to_e = snap1 + _geodesic(m1, C) + _geodesic(C, E) + _geodesic(E, BESIDE["q:e"])
+    assert got[0, 2] == pytest.approx(to_e, rel=1e-6)
+    # walking back to B and round by D would be longer
+    via_b = snap1 + _geodesic(m1, B) + _geodesic(B, D) + _geodesic(D, E)
+    assert got[0, 2] < via_b + _geodesic(E, BESIDE["q:e"])
+
+
 def test_road_distance_at_least_straight_on_the_demo(demo_engine: Engine) -> None:
     from gis.siting.matrix import to_lonlat
 

@@ -4,11 +4,14 @@ The graph: the ``road`` lines near the points, noded at every intersection (``ST
 the demo's roads are merged per class, so a local street ends in the middle of an
 arterial one), one edge per piece between two nodes, costing its length in metres on the
 spheroid (geography), both ways. Each point (a home, a candidate site, a post) is snapped
-to the nearest road vertex; the distance of two points is the straight snap at each end
-plus the shortest path between their vertices (``pgr_dijkstraCost``, many to many).
+to the nearest point of the nearest road piece; from there it walks along that piece to
+either of its two ends. The distance of two points is the straight snap at each end plus
+the shortest of the four ways through the ends of their pieces (the walks along the
+pieces and the shortest path between the ends, ``pgr_dijkstraCost``, many to many) — or,
+for two points on one piece, the walk between them along it.
 
 A pair falls back to its straight-line distance when either point is farther than
-``max_snap_m`` from every road vertex, or when their vertices are not connected;
+``max_snap_m`` from every road, or when their pieces are not connected;
 :meth:`RoadCosts.fallback_pairs` counts them for the report. All the SQL is here, run
 in one transaction that is rolled back (temporary tables only; nothing is written).
 """
@@ -33,8 +36,9 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
-MAX_SNAP_M = 500.0  # a point farther than this from every road vertex is off the network
-MAX_VERTICES = 4000  # distinct snapped vertices: the many-to-many search gives V² costs
+MAX_SNAP_M = 500.0  # a point farther than this from every road is off the network
+MAX_VERTICES = 4000  # distinct ends of snapped pieces: the many-to-many search gives V² costs
+KNN_CANDIDATES = 8  # nearest pieces by planar degrees, of which the nearest on the spheroid
 SNAP_GRID_DEG = 1e-7  # about 1 cm: endpoints this close are the same node
 MARGIN_DEG = 0.02  # roads this far (about 2 km) beyond the points may carry a path
 
@@ -64,13 +68,12 @@ FROM noded WHERE ST_NPoints(geom) >= 2
 
 _VERTICES = text("""
 CREATE TEMP TABLE siting_vertex ON COMMIT DROP AS
-SELECT row_number() OVER (ORDER BY x, y) AS id, x, y,
-       ST_SetSRID(ST_MakePoint(x, y), 4326)::geography AS geog
+SELECT row_number() OVER (ORDER BY x, y) AS id, x, y
 FROM (SELECT DISTINCT ST_X(e.p) AS x, ST_Y(e.p) AS y
       FROM siting_line l
       CROSS JOIN LATERAL (VALUES (ST_StartPoint(l.geom)), (ST_EndPoint(l.geom))) AS e(p)) q;
-CREATE INDEX ON siting_vertex USING gist (geog);
-ANALYZE siting_vertex;
+CREATE INDEX ON siting_line USING gist (geom);
+ANALYZE siting_line;
 CREATE TEMP TABLE siting_edge ON COMMIT DROP AS
 SELECT l.id, s.id AS source, t.id AS target, l.cost
 FROM siting_line l
@@ -80,13 +83,21 @@ JOIN siting_vertex t ON t.x = ST_X(ST_EndPoint(l.geom)) AND t.y = ST_Y(ST_EndPoi
 
 _COUNTS = text("SELECT (SELECT count(*) FROM siting_edge), (SELECT count(*) FROM siting_vertex)")
 
-# each point's nearest road vertex and the straight snap to it (metres on the spheroid)
+# each point's nearest road piece (the nearest of the few nearest in degrees, measured on
+# the spheroid), the point of it nearest to the point, the straight snap to that point and
+# the walk along the piece to each of its ends (metres on the spheroid)
 _SNAP = text("""
-SELECT p.i, v.id, ST_Distance(p.geom::geography, v.geog) AS snap_m
+SELECT p.i, e.id AS edge, e.source, e.target,
+       ST_Distance(p.geom::geography, ST_LineInterpolatePoint(n.geom, n.f)::geography) AS snap_m,
+       ST_Length(ST_LineSubstring(n.geom, 0, n.f)::geography) AS to_source,
+       ST_Length(ST_LineSubstring(n.geom, n.f, 1)::geography) AS to_target
 FROM siting_point p
 CROSS JOIN LATERAL (
-    SELECT id, geog FROM siting_vertex ORDER BY geog <-> p.geom::geography LIMIT 1
-) v
+    SELECT l.id, l.geom, ST_LineLocatePoint(l.geom, p.geom) AS f
+    FROM (SELECT id, geom FROM siting_line ORDER BY geom <-> p.geom LIMIT :knn) l
+    ORDER BY ST_Distance(p.geom::geography, l.geom::geography), l.id LIMIT 1
+) n
+JOIN siting_edge e ON e.id = n.id
 ORDER BY p.i
 """)
 
@@ -107,12 +118,17 @@ def pgrouting_version(conn: Connection) -> str | None:
 
 @dataclass(frozen=True)
 class RoadCosts:
-    """Road distances between named points (``Points.key``): each point's road vertex
-    (-1: off the network) and snap, and the vertex × vertex shortest paths (inf where
-    unconnected). ``xy`` keeps the points' metres for the straight fallback."""
+    """Road distances between named points (``Points.key``): each point's road piece
+    (``edge``, -1: off the network), the two ends of that piece as rows of ``between``
+    (``ends``), the walk along the piece to each end (``walk_m``), the walk from the
+    piece's first end (``along_m``) and the straight snap onto it (``snap_m``); and the end
+    × end shortest paths (inf where unconnected)."""
 
     index: dict[str, int]
-    vertex: NDArray[np.intp]
+    edge: NDArray[np.intp]
+    ends: NDArray[np.intp]  # n × 2
+    walk_m: FloatArray  # n × 2
+    along_m: FloatArray
     snap_m: FloatArray
     between: FloatArray
     edges: int
@@ -126,13 +142,22 @@ class RoadCosts:
         return np.array([self.index[str(k)] for k in pts.key], dtype=np.intp)
 
     def _road(self, a: Points, b: Points) -> FloatArray:
-        """Snap + path + snap (inf where a pair has no road distance; 0 from a point to
-        itself)."""
+        """Snap + walk + path + walk + snap, the shortest way (inf where a pair has no road
+        distance; 0 from a point to itself)."""
         ra, rb = self._rows(a), self._rows(b)
-        va, vb = self.vertex[ra], self.vertex[rb]
         path = np.full((len(ra), len(rb)), np.inf)
-        ia, ib = np.flatnonzero(va >= 0), np.flatnonzero(vb >= 0)
-        path[np.ix_(ia, ib)] = self.between[np.ix_(va[ia], vb[ib])]
+        ia, ib = ra[self.edge[ra] >= 0], rb[self.edge[rb] >= 0]
+        ka, kb = np.flatnonzero(self.edge[ra] >= 0), np.flatnonzero(self.edge[rb] >= 0)
+        best = np.full((len(ia), len(ib)), np.inf)
+        for x in (0, 1):
+            for y in (0, 1):
+                through = self.between[np.ix_(self.ends[ia, x], self.ends[ib, y])]
+                way = self.walk_m[ia, x][:, None] + through + self.walk_m[ib, y][None, :]
+                np.minimum(best, way, out=best)
+        same = self.edge[ia][:, None] == self.edge[ib][None, :]
+        direct = np.abs(self.along_m[ia][:, None] - self.along_m[ib][None, :])
+        best = np.where(same, np.minimum(best, direct), best)
+        path[np.ix_(ka, kb)] = best
         out: FloatArray = self.snap_m[ra][:, None] + path + self.snap_m[rb][None, :]
         out[ra[:, None] == rb[None, :]] = 0.0  # a point to itself (a home as a site)
         return out
@@ -146,18 +171,20 @@ class RoadCosts:
 
     def fallback_pairs(self, a: Points, b: Points) -> int:
         """How many ``a`` × ``b`` pairs are measured straight (no road distance), counted
-        per vertex pair (no ``a`` × ``b`` matrix is made)."""
-        va, vb = self.vertex[self._rows(a)], self.vertex[self._rows(b)]
-        on_a, on_b = va[va >= 0], vb[vb >= 0]
+        per pair of pieces' first ends (a piece's two ends are always connected), with no
+        ``a`` × ``b`` matrix made."""
+        ra, rb = self._rows(a), self._rows(b)
+        on_a = self.ends[ra[self.edge[ra] >= 0], 0]
+        on_b = self.ends[rb[self.edge[rb] >= 0], 0]
         n = len(self.between)
         ca = np.bincount(on_a, minlength=n).astype(float)
         cb = np.bincount(on_b, minlength=n).astype(float)
         unconnected = float(ca @ (~np.isfinite(self.between)).astype(float) @ cb)
-        return len(va) * len(vb) - len(on_a) * len(on_b) + round(unconnected)
+        return len(ra) * len(rb) - len(on_a) * len(on_b) + round(unconnected)
 
     def off_road(self, pts: Points) -> int:
-        """How many of ``pts`` are farther than ``max_snap_m`` from every road vertex."""
-        return int((self.vertex[self._rows(pts)] < 0).sum())
+        """How many of ``pts`` are farther than ``max_snap_m`` from every road."""
+        return int((self.edge[self._rows(pts)] < 0).sum())
 
 
 def _unique_points(groups: list[Points]) -> tuple[list[str], FloatArray]:
@@ -192,32 +219,39 @@ def road_costs(
         conn.execute(_LINES, {"margin": MARGIN_DEG, "grid": SNAP_GRID_DEG})
         conn.execute(_VERTICES)
         edges, vertices = conn.execute(_COUNTS).one()
-        snapped = conn.execute(_SNAP).all() if vertices else []
-        vertex = np.full(len(keys), -1, dtype=np.intp)
-        snap = np.zeros(len(keys))
+        snapped = conn.execute(_SNAP, {"knn": KNN_CANDIDATES}).all() if vertices else []
         near = [r for r in snapped if r.snap_m <= max_snap_m]
-        ids = sorted({int(r.id) for r in near})
+        ids = sorted({int(v) for r in near for v in (r.source, r.target)})
         if len(ids) > MAX_VERTICES:
             raise InvalidInput(
-                f"road distances: the points snap to {len(ids):,} road vertices "
+                f"road distances: the points lie on road pieces with {len(ids):,} ends "
                 f"(more than {MAX_VERTICES:,}); pick a smaller region or straight distances"
             )
         position = {v: j for j, v in enumerate(ids)}
+        edge = np.full(len(keys), -1, dtype=np.intp)
+        ends = np.zeros((len(keys), 2), dtype=np.intp)
+        walk = np.zeros((len(keys), 2))
+        snap = np.zeros(len(keys))
         for r in near:
-            vertex[r.i] = position[int(r.id)]
+            edge[r.i] = int(r.edge)
+            ends[r.i] = position[int(r.source)], position[int(r.target)]
+            walk[r.i] = float(r.to_source), float(r.to_target)
             snap[r.i] = float(r.snap_m)
         between = np.full((len(ids), len(ids)), np.inf)
         np.fill_diagonal(between, 0.0)
         if len(ids) > 1:
-            starts, ends, metres = conn.execute(_PATHS, {"vids": ids}).one()
-            if starts:
+            sources, targets, metres = conn.execute(_PATHS, {"vids": ids}).one()
+            if sources:
                 at = np.asarray(ids)
-                i, j = np.searchsorted(at, starts), np.searchsorted(at, ends)
+                i, j = np.searchsorted(at, sources), np.searchsorted(at, targets)
                 between[i, j] = np.asarray(metres, dtype=float)
         tx.rollback()
     return RoadCosts(
         index={k: i for i, k in enumerate(keys)},
-        vertex=vertex,
+        edge=edge,
+        ends=ends,
+        walk_m=walk,
+        along_m=walk[:, 0].copy(),
         snap_m=snap,
         between=between,
         edges=int(edges),
