@@ -28,7 +28,7 @@ from gis.errors import InvalidInput
 from gis.io.export import FORMATS, export_layer
 from gis.io.importer import ImportRejected, import_file
 from gis.io.report import ImportReport
-from layers import invalidate_tiles
+from layers.tiles import invalidate_tiles
 
 __all__ = ["MAX_UPLOAD_BYTES", "router"]
 

@@ -37,7 +37,7 @@ from gis.edit.plans import PlanInfo, create_plan, discard_plan, get_plan, list_p
 from gis.edit.publish import PlanDiff, diff_plan, publish_plan, validate_plan
 from gis.edit.structure import carve_grid, move_building, renumber_grids, retire_grid
 from gis.errors import InvalidGeometry, InvalidParameter
-from layers import invalidate_tiles
+from layers.tiles import invalidate_tiles
 
 __all__ = ["router"]
 

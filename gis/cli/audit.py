@@ -8,13 +8,13 @@ import json
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine as SqlEngine
 
-from gis.audit.distributed import CountyResult
 from gis.audit.features import feature_collection
 from gis.audit.profile import Profile, load_profile
 from gis.audit.report import AuditReport
@@ -22,6 +22,9 @@ from gis.audit.run import RULE_ORDER, default_region, run_audit
 from gis.cli.common import console, friendly_errors, say
 from gis.db.engine import check_postgis, create_db_engine, database_url
 from gis.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from gis.audit.distributed import CountyResult
 
 profile_app = typer.Typer(help="The standards profile the audit checks against.")
 
