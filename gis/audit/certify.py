@@ -29,29 +29,35 @@ __all__ = ["certified"]
 #   not communities as parts, itself as the whole. Children of a tiled region lie inside
 #   it, their interiors apart; a region built from an invalid geometry is never tiled.
 # Owners do not clash: community codes and codes of regions above them differ.
-_CHAINS = text("""
+# A one-part multipolygon is sent as its polygon: one without holes is then a single
+# ring, which gis.audit.tiling reads without taking it apart.
+_ORIENTED = """ST_AsBinary(ST_ForcePolygonCCW(
+    CASE WHEN ST_NumGeometries(g.geom) = 1 THEN ST_GeometryN(g.geom, 1) ELSE g.geom END))"""
+_CHAINS = text(
+    """
 SELECT 'grid' AS chain, community_code AS owner, NULL AS parent, true AS valid,
-       ST_AsBinary(ST_ForcePolygonCCW(geom)) AS wkb, 1 AS sign
-FROM audit_grid
+       {wkb} AS wkb, 1 AS sign
+FROM audit_grid g
 UNION ALL
-SELECT 'community', c.code, r.parent_code, true, ST_AsBinary(ST_ForcePolygonCCW(c.geom)), -1
-FROM audit_community c JOIN audit_region r USING (code)
+SELECT 'community', g.code, r.parent_code, true, {wkb}, -1
+FROM audit_community g JOIN audit_region r USING (code)
 UNION ALL
-SELECT 'region', r.parent_code, NULL, p.valid AND r.valid,
-       ST_AsBinary(ST_ForcePolygonCCW(g.geom)), 1
+SELECT 'region', r.parent_code, NULL, p.valid AND r.valid, {wkb}, 1
 FROM audit_region r JOIN audit_region p ON p.code = r.parent_code
 JOIN region g ON g.code = r.code
 WHERE r.level <> 'community'
 UNION ALL
-SELECT 'region', r.code, r.parent_code, r.valid, ST_AsBinary(ST_ForcePolygonCCW(g.geom)), -1
+SELECT 'region', r.code, r.parent_code, r.valid, {wkb}, -1
 FROM audit_region r JOIN region g ON g.code = r.code
 WHERE r.level <> 'community'
-""")
+""".format(wkb=_ORIENTED)
+)
 
 # The exact checks, for what the chains could not certify:
 # - communities (not tiled) with a grid reaching out of them;
 # - children of the regions whose chains do not cancel: a child is still clean when it
-#   lies inside the region and its interior meets no sibling's.
+#   lies inside the region and its interior meets no sibling's (inside the scope's own
+#   region need not be checked: nothing above it is relied on).
 _EXACT = text("""
 WITH child AS (
     SELECT r.parent_code AS parent, r.code, coalesce(c.geom, g.geom) AS geom
@@ -64,6 +70,7 @@ JOIN audit_community c ON c.code = g.community_code
 WHERE g.community_code = ANY(:communities) AND NOT ST_CoveredBy(g.geom, c.geom)
 UNION
 SELECT 'unclean', k.code FROM child k JOIN region p ON p.code = k.parent
+JOIN audit_region up ON up.code = k.parent AND up.parent_code IS NOT NULL
 WHERE NOT ST_CoveredBy(k.geom, p.geom)
 UNION
 SELECT 'unclean', unnest(ARRAY[a.code, b.code]) FROM child a JOIN child b

@@ -51,6 +51,26 @@ def _mixed(key: np.ndarray) -> np.ndarray:
     return out
 
 
+def _rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(vertices, ring of each vertex, input index of each vertex) of every ring of ``geoms``.
+
+    A polygon without holes is one ring: its vertices are taken as they are, with no copy
+    of its parts and rings (most grids); only the others are taken apart.
+    """
+    plain = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+    simple = np.flatnonzero(plain)
+    coords, ring = shapely.get_coordinates(geoms[simple], return_index=True)
+    rest = np.flatnonzero(~plain)
+    parts, part_of = shapely.get_parts(geoms[rest], return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    more, more_ring = shapely.get_coordinates(rings, return_index=True)
+    return (
+        np.concatenate([coords, more]),
+        np.concatenate([ring, len(simple) + more_ring]),
+        np.concatenate([simple[ring], rest[part_of[ring_of[more_ring]]]]),
+    )
+
+
 def untiled(owners: Sequence[str], wkbs: Sequence[bytes], signs: Sequence[int]) -> set[str]:
     """The owners whose polygons' boundary chains do not cancel.
 
@@ -61,17 +81,14 @@ def untiled(owners: Sequence[str], wkbs: Sequence[bytes], signs: Sequence[int]) 
     if not owners:
         return set()
     names, owner_of = np.unique(np.asarray(owners, dtype=str), return_inverse=True)
-    geoms = shapely.from_wkb(np.asarray(wkbs, dtype=object))
-    parts, part_of = shapely.get_parts(geoms, return_index=True)
-    rings, ring_of = shapely.get_rings(parts, return_index=True)
-    coords, coord_of = shapely.get_coordinates(rings, return_index=True)
+    coords, ring, polygon = _rings(shapely.from_wkb(np.asarray(wkbs, dtype=object)))
     # consecutive vertices of one ring are a segment (rings are closed); zero-length
     # segments (repeated points) do not count
     coords += 0.0  # -0.0 becomes 0.0: equal coordinates, equal bits
     start, end = coords[:-1], coords[1:]
-    real = (coord_of[1:] == coord_of[:-1]) & np.any(start != end, axis=1)
+    real = (ring[1:] == ring[:-1]) & np.any(start != end, axis=1)
     start, end = start[real], end[real]
-    polygon = part_of[ring_of[coord_of[:-1][real]]]
+    polygon = polygon[:-1][real]
     # each segment as (owner, lower end, upper end), its direction folded into the weight
     flip = (start[:, 0] > end[:, 0]) | ((start[:, 0] == end[:, 0]) & (start[:, 1] > end[:, 1]))
     key = np.empty((len(start), 5), dtype=np.uint64)
