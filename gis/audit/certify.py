@@ -34,23 +34,23 @@ __all__ = ["certified"]
 _ORIENTED = """ST_AsBinary(ST_ForcePolygonCCW(
     CASE WHEN ST_NumGeometries(g.geom) = 1 THEN ST_GeometryN(g.geom, 1) ELSE g.geom END))"""
 _CHAINS = text(
-    """
+    f"""
 SELECT 'grid' AS chain, community_code AS owner, NULL AS parent, true AS valid,
-       {wkb} AS wkb, 1 AS sign
+       {_ORIENTED} AS wkb, 1 AS sign
 FROM audit_grid g
 UNION ALL
-SELECT 'community', g.code, r.parent_code, true, {wkb}, -1
+SELECT 'community', g.code, r.parent_code, true, {_ORIENTED}, -1
 FROM audit_community g JOIN audit_region r USING (code)
 UNION ALL
-SELECT 'region', r.parent_code, NULL, p.valid AND r.valid, {wkb}, 1
+SELECT 'region', r.parent_code, NULL, p.valid AND r.valid, {_ORIENTED}, 1
 FROM audit_region r JOIN audit_region p ON p.code = r.parent_code
 JOIN region g ON g.code = r.code
 WHERE r.level <> 'community'
 UNION ALL
-SELECT 'region', r.code, r.parent_code, r.valid, {wkb}, -1
+SELECT 'region', r.code, r.parent_code, r.valid, {_ORIENTED}, -1
 FROM audit_region r JOIN region g ON g.code = r.code
 WHERE r.level <> 'community'
-""".format(wkb=_ORIENTED)
+"""
 )
 
 # The exact checks, for what the chains could not certify:
