@@ -130,7 +130,8 @@ def certified(conn: Connection, code: str) -> tuple[list[str], list[str]]:
     savepoint = conn.begin_nested()
     try:
         prepare_scope(conn, code, with_buildings=False)
-        return certify.certified(conn)
+        found = certify.certified(conn)
+        return found.tiled, found.separated
     finally:
         savepoint.rollback()
 

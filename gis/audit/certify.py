@@ -12,15 +12,27 @@ Everything is read in one query (the chains of grids, communities and the region
 them, and the region tree) and decided in one pass of :func:`gis.audit.tiling.untiled`;
 the few communities and regions the chains cannot certify (defects, or edges not noded
 alike) are checked the exact way in one more query.
+
+The grids left over — those of communities not tiled, or not separated from their
+neighbours — are then searched for pairs whose interiors meet
+(:meth:`Certificate.overlapping`): a spatial index (shapely's STRtree) for the pairs whose
+boxes meet, then GEOS's exact DE-9IM test ``2********`` (interiors meet in an area), the
+same test PostGIS's ST_Relate makes. PostgreSQL measures only the pairs found.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import Connection, text
 
-from gis.audit.tiling import untiled
+import shapely
 
-__all__ = ["certified"]
+from gis.audit.tiling import untiled_shapes
+
+__all__ = ["Certificate", "certified"]
 
 # Boundary chains (owner, oriented WKB, sign) and the region tree (rows without WKB):
 # - each grid as a part (+1) of its community, each community as the whole (-1);
@@ -36,18 +48,18 @@ _ORIENTED = """ST_AsBinary(ST_ForcePolygonCCW(
 _CHAINS = text(
     f"""
 SELECT 'grid' AS chain, community_code AS owner, NULL AS parent, true AS valid,
-       {_ORIENTED} AS wkb, 1 AS sign
+       code AS grid, {_ORIENTED} AS wkb, 1 AS sign
 FROM audit_grid g
 UNION ALL
-SELECT 'community', g.code, r.parent_code, true, {_ORIENTED}, -1
+SELECT 'community', g.code, r.parent_code, true, NULL, {_ORIENTED}, -1
 FROM audit_community g JOIN audit_region r USING (code)
 UNION ALL
-SELECT 'region', r.parent_code, NULL, p.valid AND r.valid, {_ORIENTED}, 1
+SELECT 'region', r.parent_code, NULL, p.valid AND r.valid, NULL, {_ORIENTED}, 1
 FROM audit_region r JOIN audit_region p ON p.code = r.parent_code
 JOIN region g ON g.code = r.code
 WHERE r.level <> 'community'
 UNION ALL
-SELECT 'region', r.code, r.parent_code, r.valid, {_ORIENTED}, -1
+SELECT 'region', r.code, r.parent_code, r.valid, NULL, {_ORIENTED}, -1
 FROM audit_region r JOIN region g ON g.code = r.code
 WHERE r.level <> 'community'
 """
@@ -79,24 +91,66 @@ WHERE ST_Relate(a.geom, b.geom, '2********')
 """)
 
 
-def certified(conn: Connection) -> tuple[list[str], list[str]]:
-    """(tiled, separated) community codes of the scope's temporary tables."""
+_INTERIORS_MEET = "2********"
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The certified communities, and the scope's grids (codes, communities, shapes)."""
+
+    tiled: list[str]
+    separated: list[str]
+    codes: NDArray[np.object_]
+    communities: NDArray[np.object_]
+    shapes: NDArray[np.object_]
+
+    def overlapping(self) -> tuple[list[str], list[str]]:
+        """Code pairs of grids whose interiors meet, among the pairs the certificates do
+        not rule out: two grids of a community not tiled, or of two communities not both
+        separated. Grids sharing a code are not compared (as in SQL, ``a.code < b.code``).
+        """
+        tiled, separated = set(self.tiled), set(self.separated)
+        open_inside = np.array([c not in tiled for c in self.communities], dtype=bool)
+        open_across = np.array([c not in separated for c in self.communities], dtype=bool)
+        searched = np.flatnonzero(open_inside | open_across)
+        if not len(searched):
+            return [], []
+        found, other = shapely.STRtree(self.shapes).query(self.shapes[searched])
+        one = searched[found]
+        same = self.communities[one] == self.communities[other]
+        keep = np.where(same, open_inside[one], open_across[one] | open_across[other])
+        keep &= self.codes[one] != self.codes[other]
+        pairs = np.unique(np.sort(np.stack([one[keep], other[keep]], axis=1), axis=1), axis=0)
+        a, b = self.shapes[pairs[:, 0]], self.shapes[pairs[:, 1]]
+        meet = pairs[shapely.relate_pattern(a, b, _INTERIORS_MEET)]
+        return self.codes[meet[:, 0]].tolist(), self.codes[meet[:, 1]].tolist()
+
+
+def certified(conn: Connection) -> Certificate:
+    """The certificates for the scope's temporary tables (see the module docstring)."""
+    empty = np.empty(0, dtype=object)
     rows = conn.execute(_CHAINS).all()
     if not rows:
-        return [], []
-    chain, owner, up, valid, wkb, sign = zip(*rows, strict=True)
-    wkbs = [bytes(w) for w in wkb]
-    parent = {o: p for o, p, s in zip(owner, up, sign, strict=True) if s < 0}
-    communities = {o for c, o in zip(chain, owner, strict=True) if c == "community"}
-    invalid = {o for o, v in zip(owner, valid, strict=True) if not v}
+        return Certificate([], [], empty, empty, empty)
+    columns = list(zip(*rows, strict=True))
+    wkbs = np.empty(len(rows), dtype=object)
+    wkbs[:] = [bytes(w) for w in columns.pop(5)]
+    shapes = shapely.from_wkb(wkbs)
+    chain, owner, up, valid, grid, sign = (np.asarray(c, dtype=object) for c in columns)
+    whole = sign < 0
+    parent = dict(zip(owner[whole], up[whole], strict=True))
+    is_community = chain == "community"
+    communities = set(owner[is_community])
+    invalid = set(owner[~valid.astype(bool)])
     # each community once more, as a part of its parent (the scope itself has none)
-    children = [(p, w) for c, p, w in zip(chain, up, wkbs, strict=True) if c == "community" and p]
-    owners = [*owner, *(p for p, _ in children)]
-    signs = [*sign, *(1 for _ in children)]
-    wkbs += [w for _, w in children]
-    failed = untiled(owners, wkbs, signs)
+    child = is_community & np.array([p is not None for p in up], dtype=bool)
+    failed = untiled_shapes(
+        np.concatenate([owner, up[child]]).tolist(),
+        np.concatenate([shapes, shapes[child]]),
+        np.concatenate([sign, np.ones(int(child.sum()), dtype=object)]).tolist(),
+    )
     tiled = communities - failed
-    unclean = {code for code, up in parent.items() if up in invalid}
+    unclean = {code for code, above in parent.items() if above in invalid}
     exact = conn.execute(
         _EXACT,
         {
@@ -114,4 +168,11 @@ def certified(conn: Connection) -> tuple[list[str], list[str]]:
             code = parent[code]
         return True
 
-    return sorted(tiled), sorted(c for c in communities - spilling if nested(c))
+    is_grid = chain == "grid"
+    return Certificate(
+        tiled=sorted(tiled),
+        separated=sorted(c for c in communities - spilling if nested(c)),
+        codes=grid[is_grid],
+        communities=owner[is_grid],
+        shapes=shapes[is_grid],
+    )

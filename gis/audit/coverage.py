@@ -9,6 +9,7 @@ noise and are not reported.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -21,26 +22,56 @@ __all__ = ["blind_spots", "codes", "geometry", "overlaps", "spill"]
 
 NOISE_M2 = 1e-6
 
-# Each community's grids unioned once; blind spots and overlaps both start from it.
-# Grids of a community overlap iff the sum of their (planar) areas exceeds the area of
-# their union; grids of two communities overlap only where the two unions do. Only those
-# communities' grids are then compared pair by pair.
-# A tiled community needs no union: its grids' union is the community itself (``tiled``).
-# Two communities that are both ``separated`` (see ``gis.audit.certify``) cannot overlap: their
-# unions are not compared.
+# Each community's grids unioned once, for its blind spots (and, in the exact reference,
+# its overlaps). A tiled community (see ``gis.audit.certify``) needs no union: its grids'
+# union is the community itself.
 _COVER = text("""
 CREATE TEMP TABLE audit_cover ON COMMIT DROP AS
 SELECT c.code, c.geom AS community, ST_Union(g.geom) AS grids,
-       coalesce(sum(ST_Area(g.geom)), 0) AS parts_area,
-       false AS tiled, c.code = ANY(:separated) AS separated
+       coalesce(sum(ST_Area(g.geom)), 0) AS parts_area, false AS tiled
 FROM audit_community c LEFT JOIN audit_grid g ON g.community_code = c.code
 WHERE c.code <> ALL(:tiled)
 GROUP BY c.code, c.geom
 UNION ALL
-SELECT code, geom, geom, ST_Area(geom), true, code = ANY(:separated)
-FROM audit_community WHERE code = ANY(:tiled);
+SELECT code, geom, geom, ST_Area(geom), true FROM audit_community WHERE code = ANY(:tiled)
+""")
+
+# The pairs of grid codes to measure (``audit_pair``), as found by the certificates'
+# search (``Certificate.overlapping``), each unordered pair once.
+_PAIRS = text("""
+CREATE TEMP TABLE audit_pair ON COMMIT DROP AS
+SELECT DISTINCT least(x, y) AS a, greatest(x, y) AS b
+FROM unnest(CAST(:x AS text[]), CAST(:y AS text[])) AS p(x, y);
+ANALYZE audit_pair
+""")
+
+# The same pairs, the exact reference's way, with no certificate: grids compared pair by
+# pair inside a community whose grids' (planar) areas add up to more than their union,
+# and across two communities whose unions' interiors meet.
+_REFERENCE_PAIRS = text("""
 CREATE INDEX audit_cover_grids ON audit_cover USING gist (grids);
-ANALYZE audit_cover
+ANALYZE audit_cover;
+CREATE TEMP TABLE audit_pair ON COMMIT DROP AS
+WITH inside AS (
+    SELECT code FROM audit_cover WHERE parts_area - ST_Area(grids) > :eps
+), across AS (
+    SELECT a.code AS a, b.code AS b
+    FROM audit_cover a JOIN audit_cover b ON a.grids && b.grids AND a.code < b.code
+    WHERE ST_Relate(a.grids, b.grids, '2********')
+), involved AS (
+    SELECT code FROM inside UNION SELECT a FROM across UNION SELECT b FROM across
+)
+SELECT DISTINCT a.code AS a, b.code AS b
+FROM audit_grid a JOIN audit_grid b ON a.geom && b.geom AND a.code < b.code
+WHERE a.community_code IN (SELECT code FROM involved)
+  AND b.community_code IN (SELECT code FROM involved)
+  AND CASE WHEN a.community_code = b.community_code
+           THEN a.community_code IN (SELECT code FROM inside)
+           ELSE (least(a.community_code, b.community_code),
+                 greatest(a.community_code, b.community_code))
+                IN (SELECT a, b FROM across) END
+  AND ST_Relate(a.geom, b.geom, '2********');
+ANALYZE audit_pair
 """)
 
 _BLIND_SPOTS = text("""
@@ -58,29 +89,12 @@ WHERE ST_Dimension(geom) = 2 AND ST_Area(geom::geography) > :noise
 ORDER BY code, area DESC
 """)
 
-# grids compared pair by pair: inside a community whose grids' areas add up to more than
-# their union; across two communities whose unions' interiors meet; with grids outside
-# the scope
+# the overlap of each pair of ``audit_pair`` (every grid of those codes: a code may be
+# duplicated), and of grids with grids outside the scope
 _OVERLAPS = text("""
-WITH inside AS (
-    SELECT code FROM audit_cover WHERE NOT tiled AND parts_area - ST_Area(grids) > :eps
-), across AS (
-    SELECT least(a.code, b.code) AS a, greatest(a.code, b.code) AS b
-    FROM audit_cover a JOIN audit_cover b
-      ON a.grids && b.grids AND (b.separated OR a.code < b.code) AND a.code <> b.code
-    WHERE NOT a.separated AND ST_Relate(a.grids, b.grids, '2********')
-), involved AS (
-    SELECT code FROM inside UNION SELECT a FROM across UNION SELECT b FROM across
-), candidates AS (
+WITH candidates AS (
     SELECT a.code AS a, b.code AS b, a.community_code AS community, a.geom AS ga, b.geom AS gb
-    FROM audit_grid a JOIN audit_grid b ON a.geom && b.geom AND a.code < b.code
-    WHERE a.community_code IN (SELECT code FROM involved)
-      AND b.community_code IN (SELECT code FROM involved)
-      AND CASE WHEN a.community_code = b.community_code
-               THEN a.community_code IN (SELECT code FROM inside)
-               ELSE (least(a.community_code, b.community_code),
-                     greatest(a.community_code, b.community_code))
-                    IN (SELECT a, b FROM across) END
+    FROM audit_pair p JOIN audit_grid a ON a.code = p.a JOIN audit_grid b ON b.code = p.b
     UNION ALL
     SELECT a.code, b.code, a.community_code, a.geom, b.geom
     FROM audit_grid a JOIN audit_other_grid b ON a.geom && b.geom
@@ -101,12 +115,22 @@ EPS_DEG2 = 5e-17
 
 
 def _cover(conn: Connection, certify: bool = True) -> None:
-    """Fill ``audit_cover`` once per audit. ``certify=False`` unions every community (the
-    exact reference the certificates are tested against)."""
+    """Fill ``audit_cover`` and ``audit_pair`` once per audit. ``certify=False`` unions
+    every community and finds the pairs in SQL (the exact reference the certificates are
+    tested against)."""
     if conn.execute(text("SELECT to_regclass('pg_temp.audit_cover')")).scalar() is not None:
         return
-    tiled, separated = certified(conn) if certify else ([], [])
-    conn.execute(_COVER, {"tiled": tiled, "separated": separated})
+    if not certify:
+        conn.execute(_COVER, {"tiled": []})
+        conn.execute(_REFERENCE_PAIRS, {"eps": EPS_DEG2})
+        return
+    found = certified(conn)
+    # the pair search runs here while PostgreSQL unions the uncertified communities
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pairs = pool.submit(found.overlapping)
+        conn.execute(_COVER, {"tiled": found.tiled})
+        x, y = pairs.result()
+    conn.execute(_PAIRS, {"x": x, "y": y})
 
 
 _SPILL = text("""
@@ -188,7 +212,7 @@ def overlaps(conn: Connection, profile: Profile, certify: bool = True) -> list[V
     rule = profile.rules.overlaps
     found = []
     _cover(conn, certify)
-    for row in conn.execute(_OVERLAPS, {"noise": NOISE_M2, "eps": EPS_DEG2}):
+    for row in conn.execute(_OVERLAPS, {"noise": NOISE_M2}):
         sliver = _sliver(row.area, row.perimeter, rule)
         what = "lies inside" if row.nested else "overlaps"
         found.append(

@@ -34,7 +34,7 @@ import numpy as np
 
 import shapely
 
-__all__ = ["untiled"]
+__all__ = ["untiled", "untiled_shapes"]
 
 
 # odd 64-bit multipliers that mix a segment's five words into one sort key
@@ -78,10 +78,15 @@ def untiled(owners: Sequence[str], wkbs: Sequence[bytes], signs: Sequence[int]) 
     part, -1 for the whole it should tile. An owner is absent from the answer exactly when
     its parts' segments and its whole's cancel (see the module docstring).
     """
+    return untiled_shapes(owners, shapely.from_wkb(np.asarray(wkbs, dtype=object)), signs)
+
+
+def untiled_shapes(owners: Sequence[str], shapes: np.ndarray, signs: Sequence[int]) -> set[str]:
+    """:func:`untiled` of shapely polygons (an array) rather than WKB."""
     if not owners:
         return set()
     names, owner_of = np.unique(np.asarray(owners, dtype=str), return_inverse=True)
-    coords, ring, polygon = _rings(shapely.from_wkb(np.asarray(wkbs, dtype=object)))
+    coords, ring, polygon = _rings(shapes)
     # consecutive vertices of one ring are a segment (rings are closed); zero-length
     # segments (repeated points) do not count
     coords += 0.0  # -0.0 becomes 0.0: equal coordinates, equal bits
