@@ -22,7 +22,11 @@ same test PostGIS's ST_Relate makes. PostgreSQL measures only the pairs found.
 
 from __future__ import annotations
 
+import io
+import json
+import struct
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,8 +49,7 @@ __all__ = ["Certificate", "certified"]
 # ring, which gis.audit.tiling reads without taking it apart.
 _ORIENTED = """ST_AsBinary(ST_ForcePolygonCCW(
     CASE WHEN ST_NumGeometries(g.geom) = 1 THEN ST_GeometryN(g.geom, 1) ELSE g.geom END))"""
-_CHAINS = text(
-    f"""
+_CHAINS = f"""
 SELECT 'grid' AS chain, community_code AS owner, NULL AS parent, true AS valid,
        code AS grid, {_ORIENTED} AS wkb, 1 AS sign
 FROM audit_grid g
@@ -63,7 +66,15 @@ SELECT 'region', r.code, r.parent_code, r.valid, NULL, {_ORIENTED}, -1
 FROM audit_region r JOIN region g ON g.code = r.code
 WHERE r.level <> 'community'
 """
-)
+
+# The chains as one row of binary COPY, aggregated in one scan so that the fields stay
+# aligned: every WKB concatenated as raw bytes (some MB that bytea's hex text would
+# double, and the client decode), their lengths (int4), and the other columns as JSON.
+_CHAINS_COPY = f"""COPY (
+SELECT string_agg(wkb, ''), string_agg(int4send(length(wkb)), ''),
+       json_agg(json_build_array(chain, owner, parent, valid, grid, sign))
+FROM ({_CHAINS}) c
+) TO STDOUT (FORMAT binary)"""
 
 # The exact checks, for what the chains could not certify:
 # - communities (not tiled) with a grid reaching out of them;
@@ -126,17 +137,39 @@ class Certificate:
         return self.codes[meet[:, 0]].tolist(), self.codes[meet[:, 1]].tolist()
 
 
+def _copy_row(conn: Connection, sql: str) -> list[bytes | None]:
+    """The fields of the one row of ``COPY (…) TO STDOUT (FORMAT binary)``."""
+    out = io.BytesIO()
+    cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.copy_expert(sql, out)
+    data = out.getbuffer()
+    # signature (11 bytes), flags, header extension; then the tuple's field count
+    (extension,) = struct.unpack_from(">i", data, 15)
+    at = 19 + extension
+    (count,) = struct.unpack_from(">h", data, at)
+    at += 2
+    fields: list[bytes | None] = []
+    for _ in range(count):
+        (size,) = struct.unpack_from(">i", data, at)
+        at += 4
+        fields.append(None if size < 0 else bytes(data[at : at + size]))
+        at += max(size, 0)
+    return fields
+
+
 def certified(conn: Connection) -> Certificate:
     """The certificates for the scope's temporary tables (see the module docstring)."""
     empty = np.empty(0, dtype=object)
-    rows = conn.execute(_CHAINS).all()
-    if not rows:
+    blob, lengths, rows = _copy_row(conn, _CHAINS_COPY)
+    if blob is None or lengths is None or rows is None:
         return Certificate([], [], empty, empty, empty)
-    columns = list(zip(*rows, strict=True))
-    wkbs = np.empty(len(rows), dtype=object)
-    wkbs[:] = [bytes(w) for w in columns.pop(5)]
+    ends = np.cumsum(np.frombuffer(lengths, dtype=">i4")).tolist()
+    wkbs = np.empty(len(ends), dtype=object)
+    wkbs[:] = [blob[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
     shapes = shapely.from_wkb(wkbs)
-    chain, owner, up, valid, grid, sign = (np.asarray(c, dtype=object) for c in columns)
+    chain, owner, up, valid, grid, sign = (
+        np.asarray(column, dtype=object) for column in zip(*json.loads(rows), strict=True)
+    )
     whole = sign < 0
     parent = dict(zip(owner[whole], up[whole], strict=True))
     is_community = chain == "community"
