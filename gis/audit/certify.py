@@ -9,15 +9,18 @@ Two certificates, both exact (see ``gis.audit.tiling`` for the boundary chains):
   from their siblings'. The grids of two separated communities cannot overlap.
 
 Everything is read in one query (the chains of grids, communities and the regions above
-them, and the region tree) and decided in one pass of :func:`gis.audit.tiling.untiled`;
-the few communities and regions the chains cannot certify (defects, or edges not noded
-alike) are checked the exact way in one more query.
+them, and the region tree, :func:`read_chains`) and the tilings decided in one pass of
+:func:`gis.audit.tiling.untiled`. The rest is decided here, with GEOS's exact predicates
+(the ones PostGIS's ST_CoveredBy and ST_Relate make), while PostgreSQL unions the
+communities that are not tiled (:meth:`Chains.certify`):
 
-The grids left over — those of communities not tiled, or not separated from their
-neighbours — are then searched for pairs whose interiors meet
-(:meth:`Certificate.overlapping`): a spatial index (shapely's STRtree) for the pairs whose
-boxes meet, then GEOS's exact DE-9IM test ``2********`` (interiors meet in an area), the
-same test PostGIS's ST_Relate makes. PostgreSQL measures only the pairs found.
+- the few communities and regions the chains cannot certify (defects, or edges not noded
+  alike) are checked the exact way: is every grid inside its community, is every child
+  inside its region and its interior apart from its siblings';
+- the grids left over — those of communities not tiled, or not separated from their
+  neighbours — are searched for pairs whose interiors meet: a spatial index (shapely's
+  STRtree) for the pairs whose boxes meet, then the DE-9IM test ``2********``
+  (interiors meet in an area). PostgreSQL measures only the pairs found.
 """
 
 from __future__ import annotations
@@ -30,13 +33,13 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 import shapely
 
 from gis.audit.tiling import untiled_shapes
 
-__all__ = ["Certificate", "certified"]
+__all__ = ["Certificate", "Chains", "certified", "read_chains"]
 
 # Boundary chains (owner, oriented WKB, sign) and the region tree (rows without WKB):
 # - each grid as a part (+1) of its community, each community as the whole (-1);
@@ -76,65 +79,114 @@ SELECT string_agg(wkb, ''), string_agg(int4send(length(wkb)), ''),
 FROM ({_CHAINS}) c
 ) TO STDOUT (FORMAT binary)"""
 
-# The exact checks, for what the chains could not certify:
-# - communities (not tiled) with a grid reaching out of them;
-# - children of the regions whose chains do not cancel: a child is still clean when it
-#   lies inside the region and its interior meets no sibling's (inside the scope's own
-#   region need not be checked: nothing above it is relied on).
-_EXACT = text("""
-WITH child AS (
-    SELECT r.parent_code AS parent, r.code, coalesce(c.geom, g.geom) AS geom
-    FROM audit_region r JOIN region g ON g.code = r.code
-    LEFT JOIN audit_community c ON c.code = r.code
-    WHERE r.parent_code = ANY(:regions)
-)
-SELECT DISTINCT 'spilling' AS what, g.community_code AS code FROM audit_grid g
-JOIN audit_community c ON c.code = g.community_code
-WHERE g.community_code = ANY(:communities) AND NOT ST_CoveredBy(g.geom, c.geom)
-UNION
-SELECT 'unclean', k.code FROM child k JOIN region p ON p.code = k.parent
-JOIN audit_region up ON up.code = k.parent AND up.parent_code IS NOT NULL
-WHERE NOT ST_CoveredBy(k.geom, p.geom)
-UNION
-SELECT 'unclean', unnest(ARRAY[a.code, b.code]) FROM child a JOIN child b
-  ON a.parent = b.parent AND a.code < b.code AND a.geom && b.geom
-WHERE ST_Relate(a.geom, b.geom, '2********')
-""")
-
-
 _INTERIORS_MEET = "2********"
 
 
 @dataclass(frozen=True)
 class Certificate:
-    """The certified communities, and the scope's grids (codes, communities, shapes)."""
+    """The certified communities, and the code pairs of grids whose interiors meet."""
 
     tiled: list[str]
     separated: list[str]
-    codes: NDArray[np.object_]
-    communities: NDArray[np.object_]
-    shapes: NDArray[np.object_]
+    overlapping: tuple[list[str], list[str]]
 
-    def overlapping(self) -> tuple[list[str], list[str]]:
+
+@dataclass(frozen=True)
+class Chains:
+    """What :func:`read_chains` read: one row per chain polygon, and which communities
+    their grids tile."""
+
+    chain: NDArray[np.object_]
+    owner: NDArray[np.object_]
+    parent_of: NDArray[np.object_]
+    grid: NDArray[np.object_]
+    shapes: NDArray[np.object_]
+    whole: NDArray[np.bool_]
+    parent: dict[str, str | None]
+    communities: set[str]
+    invalid: set[str]
+    failed: set[str]
+
+    @property
+    def tiled(self) -> list[str]:
+        return sorted(self.communities - self.failed)
+
+    def certify(self) -> Certificate:
+        """The separated communities (exact checks where the chains failed) and the
+        overlapping pairs of grids the certificates leave over."""
+        unclean = {code for code, above in self.parent.items() if above in self.invalid}
+        unclean |= self._unclean(self.failed - self.communities - self.invalid)
+        spilling = self._spilling(self.communities & self.failed)
+
+        def nested(code: str | None) -> bool:
+            while code is not None and self.parent.get(code) is not None:
+                if code in unclean:
+                    return False
+                code = self.parent[code]
+            return True
+
+        separated = sorted(c for c in self.communities - spilling if nested(c))
+        return Certificate(self.tiled, separated, self._overlapping(set(separated)))
+
+    def _spilling(self, communities: set[str]) -> set[str]:
+        """Those of ``communities`` with a grid not inside them."""
+        of = {o: i for i, o in enumerate(self.owner) if self.chain[i] == "community"}
+        grids = np.array(
+            [c == "grid" and o in communities for c, o in zip(self.chain, self.owner, strict=True)],
+            dtype=bool,
+        )
+        if not grids.any():
+            return set()
+        homes = self.shapes[[of[o] for o in self.owner[grids]]]
+        shapely.prepare(homes)
+        return set(self.owner[grids][~shapely.covers(homes, self.shapes[grids])])
+
+    def _unclean(self, regions: set[str]) -> set[str]:
+        """Children of ``regions`` not inside their region (the scope's own children need
+        not be: nothing above it is relied on), or whose interior meets a sibling's."""
+        if not regions:
+            return set()
+        shape: dict[str, Any] = {}  # each region, and each community as audited
+        for kind, code, whole, geom in zip(
+            self.chain, self.owner, self.whole, self.shapes, strict=True
+        ):
+            if whole and kind != "grid":
+                shape[code] = geom
+        children = [c for c, up in self.parent.items() if up in regions]
+        up = np.array([self.parent[c] for c in children], dtype=object)
+        mine = np.array([shape[c] for c in children], dtype=object)
+        inner = np.array([self.parent.get(str(u)) is not None for u in up], dtype=bool)
+        parents = np.array([shape[u] for u in up], dtype=object)
+        out = ~shapely.covers(parents, mine) & inner
+        found, other = shapely.STRtree(mine).query(mine)
+        pairs = (found < other) & (up[found] == up[other])
+        found, other = found[pairs], other[pairs]
+        meet = shapely.relate_pattern(mine[found], mine[other], _INTERIORS_MEET)
+        codes = np.array(children, dtype=object)
+        return {*codes[out], *codes[found[meet]], *codes[other[meet]]}
+
+    def _overlapping(self, separated: set[str]) -> tuple[list[str], list[str]]:
         """Code pairs of grids whose interiors meet, among the pairs the certificates do
         not rule out: two grids of a community not tiled, or of two communities not both
         separated. Grids sharing a code are not compared (as in SQL, ``a.code < b.code``).
         """
-        tiled, separated = set(self.tiled), set(self.separated)
-        open_inside = np.array([c not in tiled for c in self.communities], dtype=bool)
-        open_across = np.array([c not in separated for c in self.communities], dtype=bool)
+        is_grid = self.chain == "grid"
+        codes, communities, shapes = self.grid[is_grid], self.owner[is_grid], self.shapes[is_grid]
+        open_inside = np.array([c in self.failed for c in communities], dtype=bool)
+        open_across = np.array([c not in separated for c in communities], dtype=bool)
         searched = np.flatnonzero(open_inside | open_across)
         if not len(searched):
             return [], []
-        found, other = shapely.STRtree(self.shapes).query(self.shapes[searched])
+        found, other = shapely.STRtree(shapes).query(shapes[searched])
         one = searched[found]
-        same = self.communities[one] == self.communities[other]
+        same = communities[one] == communities[other]
         keep = np.where(same, open_inside[one], open_across[one] | open_across[other])
-        keep &= self.codes[one] != self.codes[other]
+        keep &= codes[one] != codes[other]
         pairs = np.unique(np.sort(np.stack([one[keep], other[keep]], axis=1), axis=1), axis=0)
-        a, b = self.shapes[pairs[:, 0]], self.shapes[pairs[:, 1]]
-        meet = pairs[shapely.relate_pattern(a, b, _INTERIORS_MEET)]
-        return self.codes[meet[:, 0]].tolist(), self.codes[meet[:, 1]].tolist()
+        meet = pairs[
+            shapely.relate_pattern(shapes[pairs[:, 0]], shapes[pairs[:, 1]], _INTERIORS_MEET)
+        ]
+        return codes[meet[:, 0]].tolist(), codes[meet[:, 1]].tolist()
 
 
 def _copy_row(conn: Connection, sql: str) -> list[bytes | None]:
@@ -157,12 +209,13 @@ def _copy_row(conn: Connection, sql: str) -> list[bytes | None]:
     return fields
 
 
-def certified(conn: Connection) -> Certificate:
-    """The certificates for the scope's temporary tables (see the module docstring)."""
-    empty = np.empty(0, dtype=object)
+def read_chains(conn: Connection) -> Chains:
+    """The chains of the scope's temporary tables, and which communities they tile."""
     blob, lengths, rows = _copy_row(conn, _CHAINS_COPY)
     if blob is None or lengths is None or rows is None:
-        return Certificate([], [], empty, empty, empty)
+        empty = np.empty(0, dtype=object)
+        none = np.zeros(0, dtype=bool)
+        return Chains(empty, empty, empty, empty, empty, none, {}, set(), set(), set())
     ends = np.cumsum(np.frombuffer(lengths, dtype=">i4")).tolist()
     wkbs = np.empty(len(ends), dtype=object)
     wkbs[:] = [blob[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
@@ -170,11 +223,8 @@ def certified(conn: Connection) -> Certificate:
     chain, owner, up, valid, grid, sign = (
         np.asarray(column, dtype=object) for column in zip(*json.loads(rows), strict=True)
     )
-    whole = sign < 0
-    parent = dict(zip(owner[whole], up[whole], strict=True))
+    whole = np.asarray(sign < 0, dtype=bool)
     is_community = chain == "community"
-    communities = set(owner[is_community])
-    invalid = set(owner[~valid.astype(bool)])
     # each community once more, as a part of its parent (the scope itself has none)
     child = is_community & np.array([p is not None for p in up], dtype=bool)
     failed = untiled_shapes(
@@ -182,30 +232,20 @@ def certified(conn: Connection) -> Certificate:
         np.concatenate([shapes, shapes[child]]),
         np.concatenate([sign, np.ones(int(child.sum()), dtype=object)]).tolist(),
     )
-    tiled = communities - failed
-    unclean = {code for code, above in parent.items() if above in invalid}
-    exact = conn.execute(
-        _EXACT,
-        {
-            "communities": sorted(communities - tiled),
-            "regions": sorted(failed - communities - invalid),
-        },
-    ).all()
-    spilling = {code for what, code in exact if what == "spilling"}
-    unclean |= {code for what, code in exact if what == "unclean"}
-
-    def nested(code: str | None) -> bool:
-        while code is not None and parent.get(code) is not None:
-            if code in unclean:
-                return False
-            code = parent[code]
-        return True
-
-    is_grid = chain == "grid"
-    return Certificate(
-        tiled=sorted(tiled),
-        separated=sorted(c for c in communities - spilling if nested(c)),
-        codes=grid[is_grid],
-        communities=owner[is_grid],
-        shapes=shapes[is_grid],
+    return Chains(
+        chain=chain,
+        owner=owner,
+        parent_of=up,
+        grid=grid,
+        shapes=shapes,
+        whole=whole,
+        parent=dict(zip(owner[whole], up[whole], strict=True)),
+        communities=set(owner[is_community]),
+        invalid=set(owner[~valid.astype(bool)]),
+        failed=failed,
     )
+
+
+def certified(conn: Connection) -> Certificate:
+    """The certificates for the scope's temporary tables (see the module docstring)."""
+    return read_chains(conn).certify()

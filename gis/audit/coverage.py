@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from gis.audit.certify import certified
+from gis.audit.certify import read_chains
 from gis.audit.profile import Profile
 from gis.audit.report import Violation
 
@@ -37,7 +37,7 @@ SELECT code, geom, geom, ST_Area(geom), true FROM audit_community WHERE code = A
 """)
 
 # The pairs of grid codes to measure (``audit_pair``), as found by the certificates'
-# search (``Certificate.overlapping``), each unordered pair once.
+# search (``gis.audit.certify``), each unordered pair once.
 _PAIRS = text("""
 CREATE TEMP TABLE audit_pair ON COMMIT DROP AS
 SELECT DISTINCT least(x, y) AS a, greatest(x, y) AS b
@@ -124,12 +124,13 @@ def _cover(conn: Connection, certify: bool = True) -> None:
         conn.execute(_COVER, {"tiled": []})
         conn.execute(_REFERENCE_PAIRS, {"eps": EPS_DEG2})
         return
-    found = certified(conn)
-    # the pair search runs here while PostgreSQL unions the uncertified communities
+    chains = read_chains(conn)
+    # the rest of the certificates and the pair search run here while PostgreSQL unions
+    # the communities that are not tiled
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pairs = pool.submit(found.overlapping)
-        conn.execute(_COVER, {"tiled": found.tiled})
-        x, y = pairs.result()
+        certificate = pool.submit(chains.certify)
+        conn.execute(_COVER, {"tiled": chains.tiled})
+        x, y = certificate.result().overlapping
     conn.execute(_PAIRS, {"x": x, "y": y})
 
 
