@@ -40,6 +40,8 @@ FACT_CHECKS: dict[str, FactCheck] = {
     "party_branches": people.party_branches,
 }
 RULE_ORDER = [*SQL_CHECKS, *FACT_CHECKS]
+# rules that read the scope's grids and communities without joining other features to them
+COVERAGE_RULES = {"blind_spots", "overlaps", "spill", "geometry", "codes"}
 
 _HIERARCHY = text("""
 WITH RECURSIVE down AS (
@@ -165,7 +167,14 @@ def _audit(
     enabled = profile.enabled()
     violations: list[Violation] = []
     need_buildings = bool({"buildings_split", "police_posts"} & set(enabled))
-    scope = prepare_scope(conn, region_code, as_of, with_buildings=need_buildings, plan_id=plan_id)
+    scope = prepare_scope(
+        conn,
+        region_code,
+        as_of,
+        with_buildings=need_buildings,
+        plan_id=plan_id,
+        indexed=bool(set(enabled) - COVERAGE_RULES),
+    )
     if progress:
         progress("scope")
     for rule, check in SQL_CHECKS.items():

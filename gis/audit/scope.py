@@ -123,15 +123,19 @@ ORDER BY b.id, g.code
 # Statistics for the planner from a small sample (3,000 rows) and only on the columns
 # that are joined or filtered on: ANALYZE of every geometry column (raw_geom is only
 # reported, never joined) cost more than the rest of a quick audit.
-_INDEXES = [
+_OTHER_INDEXES = [
     "SET LOCAL default_statistics_target = 10",
+    "CREATE INDEX ON audit_other_grid USING gist (geom)",
+    "ANALYZE audit_other_grid",
+]
+# for the rules that join features to grids and communities (the coverage rules —
+# blind spots, overlaps, spill, geometry, codes — only scan them or join them by code)
+_INDEXES = [
     "CREATE INDEX ON audit_community USING gist (geom)",
     "CREATE INDEX ON audit_grid USING gist (geom)",
     "CREATE INDEX ON audit_grid (code)",
-    "CREATE INDEX ON audit_other_grid USING gist (geom)",
     "ANALYZE audit_community (code, urban, valid, geom)",
     "ANALYZE audit_grid (id, code, kind, community_code, households, population, valid, geom)",
-    "ANALYZE audit_other_grid",
 ]
 _AFTER_BUILDINGS = [
     "CREATE INDEX ON audit_building USING gist (geom)",
@@ -154,11 +158,14 @@ def prepare_scope(
     as_of: datetime | None = None,
     with_buildings: bool = True,
     plan_id: int | None = None,
+    indexed: bool = True,
 ) -> Scope:
     """Fill the temporary tables for ``region_code`` (inside the caller's transaction).
 
     ``with_buildings=False`` skips the buildings and homes (no rule that needs them);
     ``plan_id`` audits that plan's draft grids in place of its communities' live grids.
+    ``indexed=False`` leaves the grids and communities without indexes and statistics
+    (only the coverage rules run); buildings always get them.
     """
     if not is_region_code(region_code):
         raise InvalidInput(
@@ -177,7 +184,9 @@ def prepare_scope(
     }
     # many short spatial queries: JIT compilation costs more than it saves here
     steps = ["SET LOCAL jit = off", _REGIONS, _COMMUNITIES]
-    steps += [_GRIDS if plan_id is None else _PLAN_GRIDS, _OTHER_GRIDS, *_INDEXES]
+    steps += [_GRIDS if plan_id is None else _PLAN_GRIDS, _OTHER_GRIDS, *_OTHER_INDEXES]
+    if indexed or with_buildings:
+        steps += _INDEXES
     if with_buildings:
         steps += [_BUILDINGS, *_AFTER_BUILDINGS, _HOMES, "CREATE INDEX ON audit_home (id)"]
     # one round trip: the statements run in order, in the caller's transaction
