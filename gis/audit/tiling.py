@@ -102,15 +102,20 @@ def untiled_shapes(owners: Sequence[str], shapes: np.ndarray, signs: Sequence[in
     key[:, 3:5] = np.where(flip[:, None], start, end).view(np.uint64)
     weight = np.where(flip, -1, 1) * np.asarray(signs, dtype=np.int64)[polygon]
     # group equal segments by sorting on one mixed word; a group whose keys are not all
-    # equal (a collision of the mix) is not trusted: its owners stay uncertified
+    # equal (a collision of the mix) is not trusted: all its owners stay uncertified
     mixed = _mixed(key)
     order = np.argsort(mixed, kind="stable")
     key, mixed, weight = key[order], mixed[order], weight[order]
     new = np.ones(len(key), dtype=bool)
     new[1:] = mixed[1:] != mixed[:-1]
     firsts = np.flatnonzero(new)
+    if not len(firsts):
+        return set()
+    # a key unlike the one before it in its group
+    unlike = np.zeros(len(key), dtype=np.int64)
+    unlike[1:] = ~new[1:] & np.any(key[1:] != key[:-1], axis=1)
+    collided = np.add.reduceat(unlike, firsts) > 0
+    totals = np.add.reduceat(weight, firsts)
     group = np.cumsum(new) - 1
-    differs = np.any(key != key[firsts][group], axis=1)
-    totals = np.add.reduceat(weight, firsts) if len(firsts) else np.zeros(0, dtype=np.int64)
-    bad = np.union1d(key[firsts][totals != 0, 0], key[differs, 0])
+    bad = np.union1d(key[firsts[totals != 0], 0], key[collided[group], 0])
     return {str(name) for name in names[bad.astype(np.int64)]}
