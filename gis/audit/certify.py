@@ -72,10 +72,12 @@ WHERE r.level <> 'community'
 
 # The chains as one row of binary COPY, aggregated in one scan so that the fields stay
 # aligned: every WKB concatenated as raw bytes (some MB that bytea's hex text would
-# double, and the client decode), their lengths (int4), and the other columns as JSON.
+# double, and the client decode), their lengths (int4), and the other columns as JSON
+# arrays.
 _CHAINS_COPY = f"""COPY (
 SELECT string_agg(wkb, ''), string_agg(int4send(length(wkb)), ''),
-       json_agg(json_build_array(chain, owner, parent, valid, grid, sign))
+       json_build_array(array_agg(chain), array_agg(owner), array_agg(parent),
+                        array_agg(valid), array_agg(grid), array_agg(sign))
 FROM ({_CHAINS}) c
 ) TO STDOUT (FORMAT binary)"""
 
@@ -221,7 +223,7 @@ def read_chains(conn: Connection) -> Chains:
     wkbs[:] = [blob[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
     shapes = shapely.from_wkb(wkbs)
     chain, owner, up, valid, grid, sign = (
-        np.asarray(column, dtype=object) for column in zip(*json.loads(rows), strict=True)
+        np.asarray(column, dtype=object) for column in json.loads(rows)
     )
     whole = np.asarray(sign < 0, dtype=bool)
     is_community = chain == "community"
