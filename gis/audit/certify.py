@@ -233,7 +233,6 @@ def read_chains(conn: Connection) -> Chains:
         np.concatenate([owner, up[child]]).tolist(),
         np.concatenate([shapes, shapes[child]]),
         np.concatenate([sign, np.ones(int(child.sum()), dtype=object)]).tolist(),
-        threads=2,
     )
     return Chains(
         chain=chain,

@@ -29,7 +29,6 @@ set()
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -82,23 +81,8 @@ def untiled(owners: Sequence[str], wkbs: Sequence[bytes], signs: Sequence[int]) 
     return untiled_shapes(owners, shapely.from_wkb(np.asarray(wkbs, dtype=object)), signs)
 
 
-def untiled_shapes(
-    owners: Sequence[str], shapes: np.ndarray, signs: Sequence[int], threads: int = 1
-) -> set[str]:
-    """:func:`untiled` of shapely polygons (an array) rather than WKB. Owners are
-    independent: with ``threads`` > 1 they are shared out between that many threads
-    (numpy and GEOS work without holding Python's lock)."""
-    if threads > 1 and len(owners) > 1:
-        _, owner_of = np.unique(np.asarray(owners, dtype=str), return_inverse=True)
-        share = owner_of.ravel() % threads
-        portions = [np.flatnonzero(share == k) for k in range(threads)]
-        owned, signed = np.asarray(owners, dtype=object), np.asarray(signs, dtype=np.int64)
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            found = pool.map(
-                lambda p: untiled_shapes(owned[p].tolist(), shapes[p], signed[p].tolist()),
-                portions,
-            )
-            return set().union(*found)
+def untiled_shapes(owners: Sequence[str], shapes: np.ndarray, signs: Sequence[int]) -> set[str]:
+    """:func:`untiled` of shapely polygons (an array) rather than WKB."""
     if not owners:
         return set()
     names, owner_of = np.unique(np.asarray(owners, dtype=str), return_inverse=True)
