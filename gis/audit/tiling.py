@@ -104,7 +104,7 @@ def untiled_shapes(owners: Sequence[str], shapes: np.ndarray, signs: Sequence[in
     # group equal segments by sorting on one mixed word; a group whose keys are not all
     # equal (a collision of the mix) is not trusted: all its owners stay uncertified
     mixed = _mixed(key)
-    order = np.argsort(mixed, kind="stable")
+    order = np.argsort(mixed)  # any order inside a group will do
     key, mixed, weight = key[order], mixed[order], weight[order]
     new = np.ones(len(key), dtype=bool)
     new[1:] = mixed[1:] != mixed[:-1]
