@@ -385,9 +385,9 @@ def test_a_county_scope_reads_only_that_county(db: Connection) -> None:
     }
     read: dict[str, int] = {}
     for statement in (scope._COMMUNITIES, scope._GRIDS, scope._OTHER_GRIDS):
-        plan = db.execute(
-            text("EXPLAIN (ANALYZE, FORMAT JSON) " + statement.text), params
-        ).scalar_one()[0]["Plan"]
+        plan = db.execute(text("EXPLAIN (ANALYZE, FORMAT JSON) " + statement), params).scalar_one()[
+            0
+        ]["Plan"]
         for node in _scans(plan):
             table = node["Relation Name"]
             if table.startswith("audit_"):

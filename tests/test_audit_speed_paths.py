@@ -20,7 +20,7 @@ from sqlalchemy import Connection, text
 from shapely import Polygon, box, to_wkb
 from shapely.geometry.base import BaseGeometry
 
-from gis.audit import coverage, tiling
+from gis.audit import certify, coverage, tiling
 from gis.audit.profile import default_profile
 from gis.audit.run import default_region
 from gis.audit.scope import prepare_scope
@@ -130,7 +130,8 @@ def certified(conn: Connection, code: str) -> tuple[list[str], list[str]]:
     savepoint = conn.begin_nested()
     try:
         prepare_scope(conn, code, with_buildings=False)
-        return coverage._certified(conn)
+        found = certify.certified(conn)
+        return found.tiled, found.separated
     finally:
         savepoint.rollback()
 

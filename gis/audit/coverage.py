@@ -9,94 +9,70 @@ noise and are not reported.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import Connection, text
 
+from gis.audit.certify import read_chains
 from gis.audit.profile import Profile
 from gis.audit.report import Violation
-from gis.audit.tiling import untiled
 
 __all__ = ["blind_spots", "codes", "geometry", "overlaps", "spill"]
 
 NOISE_M2 = 1e-6
 
-# Which communities their grids tile exactly (gis.audit.tiling): each grid, and each
-# community reversed, as oriented rings. A tiled community has no blind spot, no overlap
-# inside it and no grid reaching out of it.
-_TILES = text("""
-SELECT community_code AS owner, ST_AsBinary(ST_ForcePolygonCCW(geom)) AS wkb, 1 AS sign
-FROM audit_grid
+# Each community's grids unioned once, for its blind spots (and, in the exact reference,
+# its overlaps). A tiled community (see ``gis.audit.certify``) needs no union: its grids'
+# union is the community itself.
+_COVER = text("""
+CREATE TEMP TABLE audit_cover ON COMMIT DROP AS
+SELECT c.code, c.geom AS community, ST_Union(g.geom) AS grids,
+       coalesce(sum(ST_Area(g.geom)), 0) AS parts_area, false AS tiled
+FROM audit_community c LEFT JOIN audit_grid g ON g.community_code = c.code
+WHERE c.code <> ALL(:tiled)
+GROUP BY c.code, c.geom
 UNION ALL
-SELECT code, ST_AsBinary(ST_ForcePolygonCCW(geom)), -1 FROM audit_community
+SELECT code, geom, geom, ST_Area(geom), true FROM audit_community WHERE code = ANY(:tiled)
 """)
 
-# The same one level up, for every region of the scope with children: its children (the
-# communities as audited) against itself. Children of a tiled region lie inside it, their
-# interiors apart; two communities whose every ancestor's children are so (certified here
-# or checked by _NESTING_EXACT) have disjoint interiors.
-# (The communities, as audited, come from _TILES.)
-_NESTING = text("""
-SELECT r.parent_code AS owner, p.valid AND r.valid AS valid,
-       ST_AsBinary(ST_ForcePolygonCCW(g.geom)) AS wkb, 1 AS sign
-FROM audit_region r JOIN audit_region p ON p.code = r.parent_code
-JOIN region g ON g.code = r.code
-WHERE r.level <> 'community'
-UNION ALL
-SELECT r.code, r.valid, ST_AsBinary(ST_ForcePolygonCCW(g.geom)), -1
-FROM audit_region r JOIN region g ON g.code = r.code
-WHERE r.level <> 'community'
+# The pairs of grid codes to measure (``audit_pair``), as found by the certificates'
+# search (``gis.audit.certify``), each unordered pair once.
+_PAIRS = text("""
+CREATE TEMP TABLE audit_pair ON COMMIT DROP AS
+SELECT DISTINCT least(x, y) AS a, greatest(x, y) AS b
+FROM unnest(CAST(:x AS text[]), CAST(:y AS text[])) AS p(x, y);
+ANALYZE audit_pair
 """)
 
-_PARENTS = text("SELECT code, parent_code FROM audit_region")
-
-# Regions whose children the chains could not certify (edges not noded alike) are checked
-# the exact way: a child is still clean when it lies inside the region and its interior
-# meets no sibling's. The children found here are not clean.
-_NESTING_EXACT = text("""
-WITH child AS (
-    SELECT r.parent_code AS parent, r.code, coalesce(c.geom, g.geom) AS geom
-    FROM audit_region r JOIN region g ON g.code = r.code
-    LEFT JOIN audit_community c ON c.code = r.code
-    WHERE r.parent_code = ANY(:regions)
+# The same pairs, the exact reference's way, with no certificate: grids compared pair by
+# pair inside a community whose grids' (planar) areas add up to more than their union,
+# and across two communities whose unions' interiors meet.
+_REFERENCE_PAIRS = text("""
+CREATE INDEX audit_cover_grids ON audit_cover USING gist (grids);
+ANALYZE audit_cover;
+CREATE TEMP TABLE audit_pair ON COMMIT DROP AS
+WITH inside AS (
+    SELECT code FROM audit_cover WHERE parts_area - ST_Area(grids) > :eps
+), across AS (
+    SELECT a.code AS a, b.code AS b
+    FROM audit_cover a JOIN audit_cover b ON a.grids && b.grids AND a.code < b.code
+    WHERE ST_Relate(a.grids, b.grids, '2********')
+), involved AS (
+    SELECT code FROM inside UNION SELECT a FROM across UNION SELECT b FROM across
 )
-SELECT k.code FROM child k JOIN region p ON p.code = k.parent
-WHERE NOT ST_CoveredBy(k.geom, p.geom)
-UNION
-SELECT unnest(ARRAY[a.code, b.code]) FROM child a JOIN child b
-  ON a.parent = b.parent AND a.code < b.code AND a.geom && b.geom
-WHERE ST_Relate(a.geom, b.geom, '2********')
+SELECT DISTINCT a.code AS a, b.code AS b
+FROM audit_grid a JOIN audit_grid b ON a.geom && b.geom AND a.code < b.code
+WHERE a.community_code IN (SELECT code FROM involved)
+  AND b.community_code IN (SELECT code FROM involved)
+  AND CASE WHEN a.community_code = b.community_code
+           THEN a.community_code IN (SELECT code FROM inside)
+           ELSE (least(a.community_code, b.community_code),
+                 greatest(a.community_code, b.community_code))
+                IN (SELECT a, b FROM across) END
+  AND ST_Relate(a.geom, b.geom, '2********');
+ANALYZE audit_pair
 """)
-
-# communities (not tiled) with a grid reaching out of them
-_SPILLING = text("""
-SELECT DISTINCT g.community_code FROM audit_grid g
-JOIN audit_community c ON c.code = g.community_code
-WHERE g.community_code = ANY(:codes) AND NOT ST_CoveredBy(g.geom, c.geom)
-""")
-
-# Each community's grids unioned once; blind spots and overlaps both start from it.
-# Grids of a community overlap iff the sum of their (planar) areas exceeds the area of
-# their union; grids of two communities overlap only where the two unions do. Only those
-# communities' grids are then compared pair by pair.
-# A tiled community needs no union: its grids' union is the community itself (``tiled``).
-# Two communities that are both ``separated`` (see ``_certified``) cannot overlap: their
-# unions are not compared.
-_COVER = [
-    """CREATE TEMP TABLE audit_cover ON COMMIT DROP AS
-       SELECT c.code, c.geom AS community, ST_Union(g.geom) AS grids,
-              coalesce(sum(ST_Area(g.geom)), 0) AS parts_area,
-              false AS tiled, c.code = ANY(:separated) AS separated
-       FROM audit_community c LEFT JOIN audit_grid g ON g.community_code = c.code
-       WHERE c.code <> ALL(:tiled)
-       GROUP BY c.code, c.geom
-       UNION ALL
-       SELECT code, geom, geom, ST_Area(geom), true, code = ANY(:separated)
-       FROM audit_community WHERE code = ANY(:tiled)""",
-    "CREATE INDEX audit_cover_grids ON audit_cover USING gist (grids)",
-    "ANALYZE audit_cover",
-]
 
 _BLIND_SPOTS = text("""
 WITH pieces AS (
@@ -113,29 +89,12 @@ WHERE ST_Dimension(geom) = 2 AND ST_Area(geom::geography) > :noise
 ORDER BY code, area DESC
 """)
 
-# grids compared pair by pair: inside a community whose grids' areas add up to more than
-# their union; across two communities whose unions' interiors meet; with grids outside
-# the scope
+# the overlap of each pair of ``audit_pair`` (every grid of those codes: a code may be
+# duplicated), and of grids with grids outside the scope
 _OVERLAPS = text("""
-WITH inside AS (
-    SELECT code FROM audit_cover WHERE NOT tiled AND parts_area - ST_Area(grids) > :eps
-), across AS (
-    SELECT least(a.code, b.code) AS a, greatest(a.code, b.code) AS b
-    FROM audit_cover a JOIN audit_cover b
-      ON a.grids && b.grids AND (b.separated OR a.code < b.code) AND a.code <> b.code
-    WHERE NOT a.separated AND ST_Relate(a.grids, b.grids, '2********')
-), involved AS (
-    SELECT code FROM inside UNION SELECT a FROM across UNION SELECT b FROM across
-), candidates AS (
+WITH candidates AS (
     SELECT a.code AS a, b.code AS b, a.community_code AS community, a.geom AS ga, b.geom AS gb
-    FROM audit_grid a JOIN audit_grid b ON a.geom && b.geom AND a.code < b.code
-    WHERE a.community_code IN (SELECT code FROM involved)
-      AND b.community_code IN (SELECT code FROM involved)
-      AND CASE WHEN a.community_code = b.community_code
-               THEN a.community_code IN (SELECT code FROM inside)
-               ELSE (least(a.community_code, b.community_code),
-                     greatest(a.community_code, b.community_code))
-                    IN (SELECT a, b FROM across) END
+    FROM audit_pair p JOIN audit_grid a ON a.code = p.a JOIN audit_grid b ON b.code = p.b
     UNION ALL
     SELECT a.code, b.code, a.community_code, a.geom, b.geom
     FROM audit_grid a JOIN audit_other_grid b ON a.geom && b.geom
@@ -155,61 +114,24 @@ ORDER BY a, b
 EPS_DEG2 = 5e-17
 
 
-def _columns(rows: Sequence[Any]) -> tuple[list[str], list[bytes], list[int]]:
-    """(owners, WKB, signs) of (owner, wkb, sign) rows."""
-    if not rows:
-        return [], [], []
-    owners, wkbs, signs = zip(*rows, strict=True)
-    return list(owners), [bytes(w) for w in wkbs], list(signs)
-
-
-def _certified(conn: Connection) -> tuple[list[str], list[str]]:
-    """(tiled, separated) community codes.
-
-    Tiled: the community's grids tile it (``_TILES``). Separated: every grid lies inside
-    the community, and the community and each region above it (up to the scope) are clean
-    — inside their parent, their interior apart from their siblings' (certified by the
-    parent's chains, ``_NESTING``, or checked, ``_NESTING_EXACT``). The grids of two
-    separated communities cannot overlap: the communities' interiors are apart.
-    """
-    owners, wkbs, signs = _columns(conn.execute(_TILES).all())
-    communities = {o for o, s in zip(owners, signs, strict=True) if s < 0}
-    tiled = communities - untiled(owners, wkbs, signs)
-    spilling = set(conn.execute(_SPILLING, {"codes": sorted(communities - tiled)}).scalars())
-    parent = {r.code: r.parent_code for r in conn.execute(_PARENTS)}
-    rows = conn.execute(_NESTING).all()
-    invalid = {r.owner for r in rows if not r.valid}
-    # each community once more, now as a part of its parent
-    children = [
-        (parent[o], w, 1)
-        for o, w, s in zip(owners, wkbs, signs, strict=True)
-        if s < 0 and parent.get(o) is not None
-    ]
-    untidy = untiled(*_columns([(r.owner, r.wkb, r.sign) for r in rows] + children))
-    unclean = {code for code, up in parent.items() if up in invalid}
-    if untidy - invalid:
-        unclean |= set(
-            conn.execute(_NESTING_EXACT, {"regions": sorted(untidy - invalid)}).scalars()
-        )
-
-    def nested(code: str | None) -> bool:
-        while code is not None and parent.get(code) is not None:
-            if code in unclean:
-                return False
-            code = parent[code]
-        return True
-
-    return sorted(tiled), sorted(c for c in communities - spilling if nested(c))
-
-
 def _cover(conn: Connection, certify: bool = True) -> None:
-    """Fill ``audit_cover`` once per audit. ``certify=False`` unions every community (the
-    exact reference the certificates are tested against)."""
+    """Fill ``audit_cover`` and ``audit_pair`` once per audit. ``certify=False`` unions
+    every community and finds the pairs in SQL (the exact reference the certificates are
+    tested against)."""
     if conn.execute(text("SELECT to_regclass('pg_temp.audit_cover')")).scalar() is not None:
         return
-    tiled, separated = _certified(conn) if certify else ([], [])
-    for sql in _COVER:
-        conn.execute(text(sql), {"tiled": tiled, "separated": separated})
+    if not certify:
+        conn.execute(_COVER, {"tiled": []})
+        conn.execute(_REFERENCE_PAIRS, {"eps": EPS_DEG2})
+        return
+    chains = read_chains(conn)
+    # the rest of the certificates and the pair search run here while PostgreSQL unions
+    # the communities that are not tiled
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        certificate = pool.submit(chains.certify)
+        conn.execute(_COVER, {"tiled": chains.tiled})
+        x, y = certificate.result().overlapping
+    conn.execute(_PAIRS, {"x": x, "y": y})
 
 
 _SPILL = text("""
@@ -291,7 +213,7 @@ def overlaps(conn: Connection, profile: Profile, certify: bool = True) -> list[V
     rule = profile.rules.overlaps
     found = []
     _cover(conn, certify)
-    for row in conn.execute(_OVERLAPS, {"noise": NOISE_M2, "eps": EPS_DEG2}):
+    for row in conn.execute(_OVERLAPS, {"noise": NOISE_M2}):
         sliver = _sliver(row.area, row.perimeter, rule)
         what = "lies inside" if row.nested else "overlaps"
         found.append(

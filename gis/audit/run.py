@@ -40,6 +40,8 @@ FACT_CHECKS: dict[str, FactCheck] = {
     "party_branches": people.party_branches,
 }
 RULE_ORDER = [*SQL_CHECKS, *FACT_CHECKS]
+# rules that read the scope's grids and communities without joining other features to them
+COVERAGE_RULES = {"blind_spots", "overlaps", "spill", "geometry", "codes"}
 
 _HIERARCHY = text("""
 WITH RECURSIVE down AS (
@@ -105,22 +107,25 @@ def _rollup(
                 area[code] += v.area_m2 or 0.0
                 grids[code].update(v.grids)
     checked = len(enabled)
-    return [
-        RegionScore(
-            code=r.code,
-            name=r.name,
-            level=r.level,
-            parent_code=r.parent_code if r.code != scope.code else None,
-            rules_checked=checked,
-            rules_met=checked - len(errors.get(r.code, ())),
-            score=round((checked - len(errors.get(r.code, ()))) / checked, 4) if enabled else 1.0,
-            errors=counts[r.code][0],
-            warnings=counts[r.code][1],
-            area_affected_m2=round(area[r.code], 1),
-            households_affected=sum(households.get(g, 0) for g in grids[r.code]),
+    scores = []
+    for code, name, level, parent_code in regions:
+        met = checked - len(errors.get(code, ()))
+        scores.append(
+            RegionScore(
+                code=code,
+                name=name,
+                level=level,
+                parent_code=parent_code if code != scope.code else None,
+                rules_checked=checked,
+                rules_met=met,
+                score=round(met / checked, 4) if enabled else 1.0,
+                errors=counts[code][0],
+                warnings=counts[code][1],
+                area_affected_m2=round(area[code], 1),
+                households_affected=sum(households.get(g, 0) for g in grids[code]),
+            )
         )
-        for r in regions
-    ]
+    return scores
 
 
 def run_audit(
@@ -165,7 +170,14 @@ def _audit(
     enabled = profile.enabled()
     violations: list[Violation] = []
     need_buildings = bool({"buildings_split", "police_posts"} & set(enabled))
-    scope = prepare_scope(conn, region_code, as_of, with_buildings=need_buildings, plan_id=plan_id)
+    scope = prepare_scope(
+        conn,
+        region_code,
+        as_of,
+        with_buildings=need_buildings,
+        plan_id=plan_id,
+        indexed=bool(set(enabled) - COVERAGE_RULES),
+    )
     if progress:
         progress("scope")
     for rule, check in SQL_CHECKS.items():

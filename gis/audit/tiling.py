@@ -34,7 +34,7 @@ import numpy as np
 
 import shapely
 
-__all__ = ["untiled"]
+__all__ = ["untiled", "untiled_shapes"]
 
 
 # odd 64-bit multipliers that mix a segment's five words into one sort key
@@ -51,6 +51,26 @@ def _mixed(key: np.ndarray) -> np.ndarray:
     return out
 
 
+def _rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(vertices, ring of each vertex, input index of each vertex) of every ring of ``geoms``.
+
+    A polygon without holes is one ring: its vertices are taken as they are, with no copy
+    of its parts and rings (most grids); only the others are taken apart.
+    """
+    plain = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+    simple = np.flatnonzero(plain)
+    coords, ring = shapely.get_coordinates(geoms[simple], return_index=True)
+    rest = np.flatnonzero(~plain)
+    parts, part_of = shapely.get_parts(geoms[rest], return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    more, more_ring = shapely.get_coordinates(rings, return_index=True)
+    return (
+        np.concatenate([coords, more]),
+        np.concatenate([ring, len(simple) + more_ring]),
+        np.concatenate([simple[ring], rest[part_of[ring_of[more_ring]]]]),
+    )
+
+
 def untiled(owners: Sequence[str], wkbs: Sequence[bytes], signs: Sequence[int]) -> set[str]:
     """The owners whose polygons' boundary chains do not cancel.
 
@@ -58,20 +78,22 @@ def untiled(owners: Sequence[str], wkbs: Sequence[bytes], signs: Sequence[int]) 
     part, -1 for the whole it should tile. An owner is absent from the answer exactly when
     its parts' segments and its whole's cancel (see the module docstring).
     """
+    return untiled_shapes(owners, shapely.from_wkb(np.asarray(wkbs, dtype=object)), signs)
+
+
+def untiled_shapes(owners: Sequence[str], shapes: np.ndarray, signs: Sequence[int]) -> set[str]:
+    """:func:`untiled` of shapely polygons (an array) rather than WKB."""
     if not owners:
         return set()
     names, owner_of = np.unique(np.asarray(owners, dtype=str), return_inverse=True)
-    geoms = shapely.from_wkb(np.asarray(wkbs, dtype=object))
-    parts, part_of = shapely.get_parts(geoms, return_index=True)
-    rings, ring_of = shapely.get_rings(parts, return_index=True)
-    coords, coord_of = shapely.get_coordinates(rings, return_index=True)
+    coords, ring, polygon = _rings(shapes)
     # consecutive vertices of one ring are a segment (rings are closed); zero-length
     # segments (repeated points) do not count
     coords += 0.0  # -0.0 becomes 0.0: equal coordinates, equal bits
     start, end = coords[:-1], coords[1:]
-    real = (coord_of[1:] == coord_of[:-1]) & np.any(start != end, axis=1)
+    real = (ring[1:] == ring[:-1]) & np.any(start != end, axis=1)
     start, end = start[real], end[real]
-    polygon = part_of[ring_of[coord_of[:-1][real]]]
+    polygon = polygon[:-1][real]
     # each segment as (owner, lower end, upper end), its direction folded into the weight
     flip = (start[:, 0] > end[:, 0]) | ((start[:, 0] == end[:, 0]) & (start[:, 1] > end[:, 1]))
     key = np.empty((len(start), 5), dtype=np.uint64)
@@ -80,15 +102,20 @@ def untiled(owners: Sequence[str], wkbs: Sequence[bytes], signs: Sequence[int]) 
     key[:, 3:5] = np.where(flip[:, None], start, end).view(np.uint64)
     weight = np.where(flip, -1, 1) * np.asarray(signs, dtype=np.int64)[polygon]
     # group equal segments by sorting on one mixed word; a group whose keys are not all
-    # equal (a collision of the mix) is not trusted: its owners stay uncertified
+    # equal (a collision of the mix) is not trusted: all its owners stay uncertified
     mixed = _mixed(key)
-    order = np.argsort(mixed, kind="stable")
+    order = np.argsort(mixed)  # any order inside a group will do
     key, mixed, weight = key[order], mixed[order], weight[order]
     new = np.ones(len(key), dtype=bool)
     new[1:] = mixed[1:] != mixed[:-1]
     firsts = np.flatnonzero(new)
+    if not len(firsts):
+        return set()
+    # a key unlike the one before it in its group
+    unlike = np.zeros(len(key), dtype=np.int64)
+    unlike[1:] = ~new[1:] & np.any(key[1:] != key[:-1], axis=1)
+    collided = np.add.reduceat(unlike, firsts) > 0
+    totals = np.add.reduceat(weight, firsts)
     group = np.cumsum(new) - 1
-    differs = np.any(key != key[firsts][group], axis=1)
-    totals = np.add.reduceat(weight, firsts) if len(firsts) else np.zeros(0, dtype=np.int64)
-    bad = np.union1d(key[firsts][totals != 0, 0], key[differs, 0])
+    bad = np.union1d(key[firsts[totals != 0], 0], key[collided[group], 0])
     return {str(name) for name in names[bad.astype(np.int64)]}
