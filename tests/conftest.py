@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Iterator
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import Connection, Engine, text
@@ -23,6 +23,9 @@ from gis.db.engine import bring_up, create_db_engine, versions
 from gis.db.migrate import upgrade
 from gis.demo.generate import generate
 from gis.demo.load import demo_fingerprint, load_demo
+
+if TYPE_CHECKING:
+    from browser import Browser
 
 DEMO_SEED = 42
 DEMO_SCALE = 1
@@ -116,6 +119,24 @@ def db(demo_engine: Engine) -> Iterator[Connection]:
             yield conn
         finally:
             trans.rollback()
+
+
+@pytest.fixture(scope="module")
+def base_url(demo_engine: Engine) -> Iterator[str]:
+    """A real uvicorn serving the demo database, for the page tests of one module."""
+    from browser import serve
+
+    with serve(demo_engine.url.render_as_string(hide_password=False)) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium, 1400 × 900, every request outside 127.0.0.1 blocked."""
+    from browser import open_browser
+
+    with open_browser(width=1400, height=900) as b:
+        yield b
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import Browser, open_browser, serve
+from browser import Browser, open_browser
 from sqlalchemy import Engine, text
 
 from gis.errors import SetupError
@@ -26,12 +25,6 @@ from layers.tiles import render_tile
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 _REMOTE = re.compile(r"""<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*["']?(https?:)?//""", re.I)
-
-
-@pytest.fixture(scope="module")
-def base_url(demo_engine: Engine) -> Iterator[str]:
-    with serve(demo_engine.url.render_as_string(hide_password=False)) as base:
-        yield base
 
 
 def _count(engine: Engine, sql: str, **params: str) -> int:

@@ -12,13 +12,12 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from browser import Browser, open_browser, serve
+from browser import Browser
 from playwright.sync_api import Page, Route
 from sqlalchemy import Engine, text
 
@@ -33,18 +32,6 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 GRIDGOV = Path(sys.executable).with_name("gridgov")
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def base_url(demo_engine: Engine) -> Iterator[str]:
-    with serve(demo_engine.url.render_as_string(hide_password=False)) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with open_browser(width=1400, height=900) as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

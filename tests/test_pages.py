@@ -5,15 +5,13 @@ request and no console error and shows the demo's planted defects."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from browser import Browser, open_browser, serve
+from browser import Browser
 from playwright.sync_api import Page
-from sqlalchemy import Engine
 
 from layers.catalogue import GRID_POSTS
 from layers.maps import (
@@ -30,18 +28,6 @@ from layers.standalone import MAX_BYTES
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def base_url(demo_engine: Engine) -> Iterator[str]:
-    with serve(demo_engine.url.render_as_string(hide_password=False)) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with open_browser(width=1400, height=900) as b:
-        yield b
 
 
 def _defect(manifest: dict[str, Any], kind: str) -> dict[str, Any]:

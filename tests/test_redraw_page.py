@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from browser import Browser, open_browser, serve
+from browser import Browser, serve
 from conftest import database_url, drop_database
 from playwright.sync_api import Dialog, Page
 from sqlalchemy import Engine, text
@@ -36,18 +36,6 @@ MAX_HTML = 2 * 1024 * 1024
 M_PER_DEG = 111_320.0
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def base_url(demo_engine: Engine) -> Iterator[str]:
-    with serve(demo_engine.url.render_as_string(hide_password=False)) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with open_browser(width=1400, height=900) as b:
-        yield b
 
 
 @pytest.fixture(scope="module")
