@@ -21,7 +21,8 @@ from pyproj import Transformer
 from gis.autogrid import build_atoms, measure, partition
 from gis.autogrid.atoms import AtomGraph, Atoms
 from gis.autogrid.graph import components, piece
-from gis.autogrid.refine import Parts, balance, floor_deviation, improve, polish
+from gis.autogrid.parts import Parts
+from gis.autogrid.refine import balance, floor_deviation, improve, polish
 from gis.autogrid.seed import connect, initial
 
 _TO_LONLAT = Transformer.from_crs(32645, 4326, always_xy=True)  # UTM 45N, around 87.3°E

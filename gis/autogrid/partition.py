@@ -36,7 +36,8 @@ import numpy as np
 
 from gis.autogrid.atoms import AtomGraph
 from gis.autogrid.graph import components, piece
-from gis.autogrid.refine import Parts, balance, floor_deviation, improve, polish
+from gis.autogrid.parts import Parts
+from gis.autogrid.refine import balance, floor_deviation, improve, polish
 from gis.autogrid.seed import initial
 
 __all__ = ["Metrics", "components", "measure", "partition"]
