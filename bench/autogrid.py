@@ -131,6 +131,7 @@ def tree_part(g: AtomGraph, k: int, seed: int, recom_steps: int) -> np.ndarray:
             acceptance_fn=always_accept,
             initial_partition=initial,
             total_steps=recom_steps,
+            rng=random.Random(seed),  # without it the chain draws from system entropy
         )
         best, score = assignment, float("inf")
         for state in chain:
