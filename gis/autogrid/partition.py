@@ -51,8 +51,10 @@ BUDGET = 20  # atoms the local search examines, per atom of the piece
 def partition(g: AtomGraph, k: int, seed: int = 0, restarts: int = 3) -> np.ndarray:
     """Labels 0..k-1 of the atoms: ``k`` connected parts of balanced weight, compact.
 
-    Each of ``restarts`` seedings is improved by the local search; the one with the
-    lowest objective goes through the balance pass. A graph of several components is
+    Each of ``restarts`` seedings (for two parts: the bisection, and one power diagram
+    if the bisection's result is above the granularity bound) goes through the local
+    search, balance pass and polish; the most balanced, then most compact, is kept. A
+    graph of several components is
     split component by component, ``k`` shared out by households (every component is at
     least one part), so the result may have more than ``k`` parts; labels are dense.
     """
@@ -69,14 +71,18 @@ def partition(g: AtomGraph, k: int, seed: int = 0, restarts: int = 3) -> np.ndar
         if kc > 1:
             kept: Parts | None = None
             floor = floor_deviation(pc.weights, kc)
-            # two parts: a power diagram is one more straight cut, and the bisection has
-            # tried them in every direction
-            for attempt in range(restarts if kc > 2 else 1):
+            # two parts: a power diagram is one more straight cut, which the bisection has
+            # tried in every direction; one is worth a try only when the atoms are too
+            # coarse for the bisection's cut to be balanced to the bound
+            for attempt in range(restarts if kc > 2 else min(restarts, 2)):
+                if kc == 2 and kept is not None and _rank(kept)[0] <= round(floor):
+                    break
                 parts = Parts(pc, initial(pc, kc, rng, attempt), kc)
                 for compact in COMPACT:
                     improve(parts, compact, BUDGET * pc.m)
-                for guard in PP_GUARD:
-                    balance(parts, guard, floor)
+                for guard in PP_GUARD:  # a looser guard only if the last one held it back
+                    if not balance(parts, guard, floor):
+                        break
                 polish(parts, PASSES)
                 if kept is None or _rank(parts) < _rank(kept):
                     kept = parts

@@ -56,15 +56,19 @@ def improve(parts: Parts, compact: float, budget: int) -> None:
                 queue.append(nb)
 
 
-def balance(parts: Parts, guard: float, floor: float = 0.0) -> None:
+def balance(parts: Parts, guard: float, floor: float = 0.0) -> bool:
     """The balance pass (see the module's docstring): each move lowers the larger
     |deviation| of the two parts it touches, so the sorted deviations fall
     lexicographically and the pass ends. It stops early once the largest deviation is
-    down to ``floor`` households (no partition of these atoms does better)."""
+    down to ``floor`` households (no partition of these atoms does better). True if it
+    ended with a helpful move refused for the Polsby–Popper guard alone (a looser guard
+    may go further)."""
     shape = [guard * parts.pp(p) for p in range(parts.k)]
     while max(abs(m - parts.ideal) for m in parts.mass) > floor + 1e-9:
-        if not _best_moves(parts, shape) and not _exchange(parts, shape):
-            return
+        refused = [False]
+        if not _best_moves(parts, shape, refused) and not _exchange(parts, shape, refused):
+            return refused[0]
+    return False
 
 
 def _gain(parts: Parts, p: int, q: int, net: float) -> float:
@@ -85,7 +89,7 @@ def _keeps_shape(
     )
 
 
-def _best_moves(parts: Parts, shape: list[float]) -> bool:
+def _best_moves(parts: Parts, shape: list[float], refused: list[bool]) -> bool:
     """Single moves, best gain first (ties: the least perimeter added); each is checked
     again against the tallies as they are when its turn comes. True if any was made."""
     w, label, ideal = parts.pc.w, parts.label, parts.ideal
@@ -108,7 +112,9 @@ def _best_moves(parts: Parts, shape: list[float]) -> bool:
         if q not in touch or p == q or _gain(parts, p, q, w[atom]) <= 1e-9:
             continue
         new = parts.perimeters_after(atom, q, touch)
-        if _keeps_shape(parts, atom, q, new, shape) and parts.can_leave(atom):
+        if not _keeps_shape(parts, atom, q, new, shape):
+            refused[0] = True
+        elif parts.can_leave(atom):
             parts.move(atom, q, new)
             moved = True
     return moved
@@ -148,7 +154,7 @@ def _shift(parts: Parts, atom: int, q: int) -> bool:
     return True
 
 
-def _exchange(parts: Parts, floor: list[float], tries: int = 200) -> bool:
+def _exchange(parts: Parts, floor: list[float], refused: list[bool], tries: int = 50) -> bool:
     """Swap two boundary atoms of neighbouring parts: the best of the first ``tries``
     swaps that lower the larger |deviation| of the two and keep both connected and above
     their Polsby–Popper floor. True if one was made."""
@@ -175,6 +181,7 @@ def _exchange(parts: Parts, floor: list[float], tries: int = 200) -> bool:
         if _shift(parts, b, p):
             if parts.pp(p) >= floor[p] and parts.pp(q) >= floor[q]:
                 return True
+            refused[0] = True
             _put_back(parts, b, q)
         _put_back(parts, a, p)
     return False

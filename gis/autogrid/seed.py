@@ -23,7 +23,8 @@ __all__ = ["connect", "initial"]
 ANGLES = 24  # directions of the straight cuts tried
 _ROUNDS = 30  # rounds of the capacity-constrained k-means at most
 _GAIN = 0.5  # offset step per unit of relative household excess, in squared cell radii
-_SETTLED = 0.05  # the k-means stops when no atom changes cell and cells are within 5 %
+_SETTLED = 0.05  # the k-means stops when no atom changes cell and cells are within 5 %,
+_STUCK = 3  # or when no atom has changed cell for 3 rounds (atoms too coarse to do better)
 
 
 def initial(pc: Piece, k: int, rng: np.random.Generator, attempt: int) -> list[int]:
@@ -53,11 +54,13 @@ def _power_diagram(pc: Piece, k: int, rng: np.random.Generator) -> np.ndarray:
     offset = np.zeros(k)
     radius2 = float(area.sum()) / k / np.pi  # squared radius of a round cell
     label = np.full(pc.m, -1)
+    still = 0  # rounds in a row in which no atom changed cell
     for _ in range(_ROUNDS):
         d2 = ((xy[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2) - offset
         before, label = label, d2.argmin(axis=1)
         mass = np.bincount(label, w, minlength=k)
-        if np.array_equal(before, label) and np.abs(mass - ideal).max() <= _SETTLED * ideal:
+        still = still + 1 if np.array_equal(before, label) else 0
+        if still >= _STUCK or (still and np.abs(mass - ideal).max() <= _SETTLED * ideal):
             break
         offset += _GAIN * radius2 * (ideal - mass) / ideal
         a = np.bincount(label, area, minlength=k)
