@@ -45,6 +45,7 @@ from conftest import database_url
 from gis.autogrid import autogrid, measure
 from gis.autogrid.atoms import AtomGraph, Atoms, build_atoms
 from gis.autogrid.partition import Metrics, _share, components, partition
+from gis.autogrid.refine import floor_deviation
 from gis.autogrid.run import load_atoms
 from gis.db.engine import create_db_engine
 from gis.edit.plans import create_plan
@@ -63,7 +64,12 @@ def _nx(g: AtomGraph, nodes: list[int]):  # type: ignore[no-untyped-def]
     return graph
 
 
-def _per_component(g: AtomGraph, k: int, solve) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _per_component(g: AtomGraph, k: int, solve, seed: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """``solve`` on each component of ``g``, ``k`` shared out as gridgov does. Python's and
+    numpy's global generators are seeded first: parts of the baselines draw from them, and
+    the same seed must give the same partition whatever ran before."""
+    random.seed(seed)
+    np.random.seed(seed)
     comps = components(g)
     ks = _share(comps, g.weights, k, float(g.weights.sum()))
     labels = np.full(g.n, -1)
@@ -125,6 +131,7 @@ def tree_part(g: AtomGraph, k: int, seed: int, recom_steps: int) -> np.ndarray:
             acceptance_fn=always_accept,
             initial_partition=initial,
             total_steps=recom_steps,
+            rng=random.Random(seed),  # without it the chain draws from system entropy
         )
         best, score = assignment, float("inf")
         for state in chain:
@@ -133,7 +140,7 @@ def tree_part(g: AtomGraph, k: int, seed: int, recom_steps: int) -> np.ndarray:
                 best, score = dict(state.assignment.to_dict()), dev
         return {int(n): int(p) for n, p in best.items()}
 
-    return _per_component(g, k, solve)
+    return _per_component(g, k, solve, seed)
 
 
 def region_kmeans(g: AtomGraph, k: int, seed: int) -> np.ndarray:
@@ -156,7 +163,7 @@ def region_kmeans(g: AtomGraph, k: int, seed: int) -> np.ndarray:
             model.solve()
         return {n: int(model.labels_[index[n]]) for n in nodes}
 
-    return _per_component(g, k, solve)
+    return _per_component(g, k, solve, seed)
 
 
 # spopt's defaults (99 constructions, 10 annealing rounds) take minutes per community of
@@ -186,14 +193,12 @@ def max_p(g: AtomGraph, k: int, seed: int) -> np.ndarray:
         floor = 0.9 * float(g.weights[nodes].sum()) / kc
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            random.seed(seed)
-            np.random.seed(seed)
             w = W(neighbours, silence_warnings=True)
             model = MaxPHeuristic(frame, w, ["x", "y"], "hh", floor, top_n=2, **MAXP_EFFORT)
             model.solve()
         return {n: int(model.labels_[index[n]]) for n in nodes}
 
-    return _per_component(g, k, solve)
+    return _per_component(g, k, solve, seed)
 
 
 def row(name: str, m: Metrics, split: object, seconds: float) -> str:
@@ -223,11 +228,46 @@ def polsby_popper(atoms: Atoms, labels: np.ndarray) -> list[float]:
     return out
 
 
+def warm_up() -> None:
+    """Import the baselines' packages before anything is timed (gerrychain and spopt take
+    seconds to import; that is not their algorithms' time)."""
+    import gerrychain.partition.initial_partition_generators  # noqa: F401
+    import libpysal.weights  # noqa: F401
+    import spopt.region  # noqa: F401
+
+
+REPEAT_UNDER = 1.0  # s: a method this quick runs three times, its best time kept
+
+
+def timed(fn: Any) -> tuple[np.ndarray, float]:
+    """Labels and seconds of ``fn()``; runs under a second are repeated (every method
+    alike) and the best time kept, so that a millisecond race is not decided by what else
+    the machine was doing. The repeats must give the same labels (seeded methods)."""
+    t0 = time.perf_counter()
+    labels = fn()
+    best = time.perf_counter() - t0
+    if best < REPEAT_UNDER:
+        for _ in range(2):
+            t0 = time.perf_counter()
+            again = fn()
+            best = min(best, time.perf_counter() - t0)
+            assert np.array_equal(again, labels), "a seeded method gave another partition"
+    return labels, best
+
+
 def compare(
-    atoms: Atoms, k: int, seed: int, recom: int, split: object, totals: dict[str, list[Any]]
-) -> None:
-    """Every method on the same atoms and k; one row each, then the verdict."""
+    atoms: Atoms,
+    k: int,
+    seed: int,
+    recom: int,
+    split: object,
+    totals: dict[str, list[Any]],
+    skip: set[str],
+) -> str:
+    """Every method on the same atoms and k; one row each, then the verdict (returned)."""
     g = atoms.graph
+    floor = floor_deviation(g.weights, k) / (float(g.weights.sum()) / k)
+    print(f"  granularity bound of the atoms (subset sums of households): maxdev >= {floor:.2%}")
     print(HEADER)
     scored: list[tuple[str, Metrics, float]] = []
 
@@ -238,49 +278,111 @@ def compare(
         totals.setdefault(name, []).append((m, seconds))
         print(row(name, m, cut, seconds), flush=True)
 
-    t0 = time.perf_counter()
-    ours = partition(g, k, seed=seed)
-    score(OURS, ours, time.perf_counter() - t0, split)
-    for name, fn in (
-        ("gerrychain tree_part", lambda: tree_part(g, k, seed, 0)),
-        (f"gerrychain +recom{recom}", lambda: tree_part(g, k, seed, recom)),
-        ("spopt RegionKMeans", lambda: region_kmeans(g, k, seed)),
-        ("spopt MaxP (floor 90%)", lambda: max_p(g, k, seed)),
+    ours, seconds = timed(lambda: partition(g, k, seed=seed))
+    score(OURS, ours, seconds, split)
+    for key, name, fn in (
+        ("tree", "gerrychain tree_part", lambda: tree_part(g, k, seed, 0)),
+        ("recom", f"gerrychain +recom{recom}", lambda: tree_part(g, k, seed, recom)),
+        ("kmeans", "spopt RegionKMeans", lambda: region_kmeans(g, k, seed)),
+        ("maxp", "spopt MaxP (floor 90%)", lambda: max_p(g, k, seed)),
     ):
-        t0 = time.perf_counter()
+        if key in skip:
+            continue
         try:
-            labels = fn()
+            labels, seconds = timed(fn)
         except Exception as exc:
             print(f"  {name:<22} failed: {type(exc).__name__}: {exc}"[:150])
             continue
-        score(name, labels, time.perf_counter() - t0, 0)
-    print("  " + verdict(scored))
+        score(name, labels, seconds, 0)
+    line, _ = verdict(scored, floor)
+    print("  " + line)
+    LAST[:] = scored
+    return line
 
 
-def verdict(scored: list[tuple[str, Metrics, float]]) -> str:
+LAST: list[tuple[str, Metrics, float]] = []  # the rows of the last area compared
+
+
+def verdict(scored: list[tuple[str, Metrics, float]], floor: float) -> tuple[str, bool]:
     """The issue's target: lower max deviation AND higher mean Polsby–Popper than the best
-    baseline (the most balanced), in less time than the fastest baseline within ±10 %."""
+    baseline (the most balanced contiguous one; of equally balanced, the most compact), in
+    less time than the fastest baseline within ±10 %. Equal max deviation counts as lower
+    only at the granularity bound ``floor``, where no partition can be lower."""
     ours = next(x for x in scored if x[0] == OURS)
     others = [x for x in scored if x[0] != OURS and x[1].contiguous]
+    if not ours[1].contiguous:
+        return "target NOT met: gridgov's grids are not contiguous", False
     if not others:
-        return "target: no contiguous baseline to compare with"
+        return "target: no contiguous baseline to compare with", False
     best = min(others, key=lambda x: (x[1].max_deviation_ideal, -x[1].pp_mean))
     within = [x for x in others if x[1].max_deviation_ideal <= 0.10]
     fastest = min(within, key=lambda x: x[2]) if within else None
-    balance = ours[1].max_deviation_ideal < best[1].max_deviation_ideal or (
-        ours[1].max_deviation_ideal == best[1].max_deviation_ideal == 0
-    )
+    dev, theirs = ours[1].max_deviation_ideal, best[1].max_deviation_ideal
+    at_bound = dev <= floor + 1e-9
+    balance = dev < theirs - 1e-9 or (at_bound and dev <= theirs + 1e-9)
     compact = ours[1].pp_mean > best[1].pp_mean
     quick = fastest is None or ours[2] < fastest[2]
     met = balance and compact and quick
     speed = (
-        f"{ours[2]:.2f} s vs {fastest[0]} {fastest[2]:.2f} s" if fastest else "no baseline ±10 %"
+        f"{ours[2]:.3f} s vs {fastest[0]} {fastest[2]:.3f} s" if fastest else "no baseline ±10 %"
     )
-    return (
-        f"target {'MET' if met else 'NOT met'}: maxdev {ours[1].max_deviation_ideal:.2%} vs "
-        f"{best[0]} {best[1].max_deviation_ideal:.2%}; PP {ours[1].pp_mean:.3f} vs "
-        f"{best[1].pp_mean:.3f}; {speed}"
+    marks = "".join(
+        f" [{what} NOT better]"
+        for what, ok in (("balance", balance), ("compactness", compact), ("time", quick))
+        if not ok
     )
+    line = (
+        f"target {'MET' if met else 'NOT met'}: maxdev {dev:.2%}{' (at bound)' if at_bound else ''}"
+        f" vs {best[0]} {theirs:.2%}; PP {ours[1].pp_mean:.3f} vs {best[1].pp_mean:.3f}; "
+        f"{speed}{marks}"
+    )
+    return line, met
+
+
+EXACT_ATOMS = 24  # areas this small (k = 2) are also solved exactly, for reference
+
+
+def exact_front(atoms: Atoms, limit: float) -> None:
+    """Every way to cut a small area in two contiguous parts (2^(n−1) subsets, sums in
+    numpy, contiguity searched): per deviation up to ``limit``, how many there are and the
+    most compact — what any method could have reached on these atoms."""
+    g = atoms.graph
+    n, w = g.n, np.round(g.weights).astype(np.int64)
+    ideal = float(w.sum()) / 2
+    masks = np.arange(2 ** (n - 1), dtype=np.int64)
+    sums = np.full(len(masks), w[0])
+    for i in range(1, n):
+        sums += ((masks >> (i - 1)) & 1) * w[i]
+    dev = np.abs(sums - ideal) / ideal
+    keep = np.flatnonzero(dev <= limit + 1e-12)
+    nbs: list[set[int]] = [set() for _ in range(n)]
+    for a, b in g.edges.tolist():
+        nbs[a].add(b)
+        nbs[b].add(a)
+
+    def connected(side: set[int]) -> bool:
+        start = next(iter(side))
+        seen, todo = {start}, [start]
+        while todo:
+            for nb in nbs[todo.pop()]:
+                if nb in side and nb not in seen:
+                    seen.add(nb)
+                    todo.append(nb)
+        return len(seen) == len(side)
+
+    front: dict[float, list[float]] = {}
+    for idx in keep.tolist():
+        mask = int(masks[idx])
+        first = {0} | {i for i in range(1, n) if mask >> (i - 1) & 1}
+        second = set(range(n)) - first
+        if second and connected(first) and connected(second):
+            labels = np.array([0 if i in first else 1 for i in range(n)])
+            front.setdefault(round(float(dev[idx]), 6), []).append(
+                float(np.mean(polsby_popper(atoms, labels)))
+            )
+    print(f"  exact, all {2 ** (n - 1):,} cuts in two: contiguous ones with maxdev <= {limit:.2%}")
+    for d in sorted(front)[:12]:
+        print(f"    maxdev {d:.3%}: {len(front[d]):>4} partitions, best PPmean {max(front[d]):.3f}")
 
 
 FLOOR_M2 = 70.0  # floor area per household
@@ -314,15 +416,28 @@ def bubenec_atoms() -> Atoms:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--street", default="652301005000")
+    parser.add_argument("--street", default="652302002000")
     parser.add_argument("--target", type=float, default=400)
     parser.add_argument("--bubenec-target", type=float, default=1500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--recom", type=int, default=1000, help="ReCom steps (0: none)")
+    parser.add_argument(
+        "--communities", type=int, default=0, help="only the first N communities (0: all)"
+    )
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="baselines left out while iterating, comma-separated: tree,recom,kmeans,maxp",
+    )
+    parser.add_argument("--no-bubenec", action="store_true", help="the demo street only")
+    parser.add_argument("--no-demo", action="store_true", help="Bubeneč only")
     args = parser.parse_args()
+    skip = {x for x in args.skip.split(",") if x}
     warnings.simplefilter("ignore")  # the baselines' deprecation and convergence chatter
+    warm_up()
     engine = create_db_engine(database_url())
     totals: dict[str, list[Any]] = {}
+    verdicts: list[tuple[str, str]] = []
     with engine.connect() as conn:
         trans = conn.begin()
         communities = (
@@ -336,7 +451,7 @@ def main() -> None:
             .scalars()
             .all()
         )
-        for code in communities:
+        for code in [] if args.no_demo else communities[: args.communities or None]:
             t0 = time.perf_counter()
             result = autogrid(conn, code, target=args.target, seed=args.seed, author="bench")
             t_full = time.perf_counter() - t0
@@ -349,17 +464,24 @@ def main() -> None:
                 f"{int(g.weights.sum())} households, k={k}, kept {len(result.kept)}; "
                 f"gridgov autogrid end to end (atoms + partition + plan) {t_full:.2f} s"
             )
-            compare(atoms, k, args.seed, args.recom, result.buildings_split, totals)
+            line = compare(atoms, k, args.seed, args.recom, result.buildings_split, totals, skip)
+            verdicts.append((code, line))
         trans.rollback()
-    atoms = bubenec_atoms()
-    g = atoms.graph
-    k = max(1, round(float(g.weights.sum()) / args.bubenec_target))
-    print(
-        f"Bubeneč (Prague): {g.n} atoms, {atoms.buildings} buildings, "
-        f"{int(g.weights.sum())} households (area × {FLOORS} floors / {FLOOR_M2:g} m²), k={k}"
-    )
-    compare(atoms, k, args.seed, args.recom, "0*", totals)
-    print("  (*) atoms are whole Voronoi cells of buildings: no building can be split")
+    if not args.no_bubenec:
+        atoms = bubenec_atoms()
+        g = atoms.graph
+        k = max(1, round(float(g.weights.sum()) / args.bubenec_target))
+        print(
+            f"Bubeneč (Prague): {g.n} atoms, {atoms.buildings} buildings, "
+            f"{int(g.weights.sum())} households (area × {FLOORS} floors / {FLOOR_M2:g} m²), "
+            f"k={k}"
+        )
+        line = compare(atoms, k, args.seed, args.recom, "0*", totals, skip)
+        verdicts.append(("Bubeneč", line))
+        print("  (*) atoms are whole Voronoi cells of buildings: no building can be split")
+        if g.n <= EXACT_ATOMS and k == 2:
+            devs = [m.max_deviation_ideal for name, m, _ in LAST if m.contiguous]
+            exact_front(atoms, max(devs[0], min(devs[1:], default=devs[0])))
     print("\nmeans over all areas (maxdev, worst maxdev, CV, PPmean, PPmin; contiguous; s)")
     for name, runs in totals.items():
         ms = [m for m, _ in runs]
@@ -368,8 +490,12 @@ def main() -> None:
             f"{max(m.max_deviation_ideal for m in ms):>7.2%} "
             f"{np.mean([m.cv for m in ms]):>6.3f} {np.mean([m.pp_mean for m in ms]):>7.3f} "
             f"{np.mean([m.pp_min for m in ms]):>7.3f} {sum(m.contiguous for m in ms):>3} "
-            f"{np.mean([s for _, s in runs]):>7.2f}"
+            f"{np.mean([s for _, s in runs]):>7.3f}"
         )
+    met = [area for area, line in verdicts if line.startswith("target MET")]
+    print(f"\noverall: target met on {len(met)} of {len(verdicts)} areas")
+    for area, line in verdicts:
+        print(f"  {area:<13} {line}")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,6 @@ Each test runs in the rolled-back ``db`` transaction: the plans it creates vanis
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pytest
 from sqlalchemy import Connection, text
@@ -14,8 +12,8 @@ from sqlalchemy import Connection, text
 import shapely
 from pyproj import Transformer
 
-from gis.autogrid import autogrid, measure, partition
-from gis.autogrid.atoms import AtomGraph, utm_crs
+from gis.autogrid import autogrid
+from gis.autogrid.atoms import utm_crs
 from gis.errors import InvalidInput, NotFound
 
 URBAN = "652301005002"
@@ -200,45 +198,3 @@ def test_cli_refuses_bad_regions(demo_engine: object, tmp_path: object) -> None:
         assert done.returncode == 1, done.stdout + done.stderr
         assert needle in done.stderr
         assert "Traceback" not in done.stderr
-
-
-def _lattice(side: int, seed: int) -> AtomGraph:
-    """A side × side lattice of 10 m square atoms with uneven households."""
-    rng = np.random.default_rng(seed)
-    n = side * side
-    xy = np.array([(10.0 * (i % side) + 5, 10.0 * (i // side) + 5) for i in range(n)])
-    edges = [(i, i + 1) for i in range(n) if i % side < side - 1]
-    edges += [(i, i + side) for i in range(n - side)]
-    weights = rng.integers(1, 40, n).astype(float)
-    return AtomGraph(
-        weights,
-        weights * 2.5,
-        xy,
-        np.full(n, 100.0),
-        np.full(n, 40.0),
-        np.array(edges),
-        np.full(len(edges), 10.0),
-    )
-
-
-@pytest.mark.parametrize(("seed", "k"), [(1, 3), (2, 5), (3, 7)])
-def test_balance_pass_lowers_the_worst_deviation(seed: int, k: int) -> None:
-    """The same growth and local search with and without the final balance pass: the pass
-    never raises the largest deviation, keeps every part connected and each part's
-    Polsby–Popper within 90 % of what it had, and is deterministic."""
-    module = importlib.import_module("gis.autogrid.partition")
-    g = _lattice(14, seed)
-    balanced = partition(g, k, seed=seed)
-    before_pass = module._balance
-    try:
-        module._balance = lambda *_a, **_k: None
-        plain = partition(g, k, seed=seed)
-    finally:
-        module._balance = before_pass
-    after, before = measure(g, balanced), measure(g, plain)
-    assert after.contiguous
-    assert after.parts == before.parts == k
-    assert after.max_deviation_ideal <= before.max_deviation_ideal
-    assert sum(after.households) == sum(before.households) == int(g.weights.sum())
-    assert after.pp_min >= 0.9 * before.pp_min - 1e-9
-    assert partition(g, k, seed=seed).tolist() == balanced.tolist()
