@@ -143,17 +143,23 @@ def tree_part(g: AtomGraph, k: int, seed: int, recom_steps: int) -> np.ndarray:
     return _per_component(g, k, solve, seed)
 
 
+def _neighbours(g: AtomGraph, nodes: list[int]) -> tuple[dict[int, int], dict[int, list[int]]]:
+    """The position of each of ``nodes`` and their adjacency by position (libpysal's W)."""
+    index = {n: i for i, n in enumerate(nodes)}
+    neighbours: dict[int, list[int]] = {i: [] for i in range(len(nodes))}
+    for a, b in g.edges.tolist():
+        if a in index and b in index:
+            neighbours[index[a]].append(index[b])
+            neighbours[index[b]].append(index[a])
+    return index, neighbours
+
+
 def region_kmeans(g: AtomGraph, k: int, seed: int) -> np.ndarray:
     from libpysal.weights import W
     from spopt.region import RegionKMeansHeuristic
 
     def solve(nodes: list[int], kc: int) -> dict[int, int]:
-        index = {n: i for i, n in enumerate(nodes)}
-        neighbours: dict[int, list[int]] = {i: [] for i in range(len(nodes))}
-        for a, b in g.edges.tolist():
-            if a in index and b in index:
-                neighbours[index[a]].append(index[b])
-                neighbours[index[b]].append(index[a])
+        index, neighbours = _neighbours(g, nodes)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             w = W(neighbours, silence_warnings=True)
@@ -180,12 +186,7 @@ def max_p(g: AtomGraph, k: int, seed: int) -> np.ndarray:
     import geopandas as gpd
 
     def solve(nodes: list[int], kc: int) -> dict[int, int]:
-        index = {n: i for i, n in enumerate(nodes)}
-        neighbours: dict[int, list[int]] = {i: [] for i in range(len(nodes))}
-        for a, b in g.edges.tolist():
-            if a in index and b in index:
-                neighbours[index[a]].append(index[b])
-                neighbours[index[b]].append(index[a])
+        index, neighbours = _neighbours(g, nodes)
         frame = gpd.GeoDataFrame(
             {"x": g.centroids[nodes, 0], "y": g.centroids[nodes, 1], "hh": g.weights[nodes]},
             geometry=gpd.points_from_xy(g.centroids[nodes, 0], g.centroids[nodes, 1]),

@@ -86,10 +86,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     ]
 
 
-@pytest.fixture(scope="session")
-def demo_engine() -> Iterator[Engine]:
-    """Engine on the migrated test database holding the demo prefecture (seed 42, scale 1)."""
-    engine = create_db_engine(database_url())
+def load_test_demo(engine: Engine) -> None:
+    """Migrate the database of ``engine`` and load the test demo into it (seed 42, scale
+    1; skipped when it holds that demo already)."""
     upgrade(engine)
     load_demo(
         engine,
@@ -98,6 +97,13 @@ def demo_engine() -> Iterator[Engine]:
         replace=True,
         say=lambda _m: None,
     )
+
+
+@pytest.fixture(scope="session")
+def demo_engine() -> Iterator[Engine]:
+    """Engine on the migrated test database holding the demo prefecture (seed 42, scale 1)."""
+    engine = create_db_engine(database_url())
+    load_test_demo(engine)
     yield engine
     engine.dispose()
 

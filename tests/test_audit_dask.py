@@ -19,7 +19,7 @@ from typing import Any
 
 import distributed
 import pytest
-from conftest import DEMO_SCALE, DEMO_SEED, database_url, drop_database, server_url
+from conftest import database_url, drop_database, load_test_demo, server_url
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
@@ -28,9 +28,6 @@ from gis.audit.distributed import SchedulerUnreachable, connect, run_distributed
 from gis.audit.report import AuditReport
 from gis.audit.run import default_region, run_audit
 from gis.db.engine import create_db_engine
-from gis.db.migrate import upgrade
-from gis.demo.generate import generate
-from gis.demo.load import demo_fingerprint, load_demo
 
 GRIDGOV = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "gridgov"
 SCRATCH = "gridgov_dask_scratch"
@@ -156,14 +153,7 @@ def scratch_copy(demo_engine: Engine, name: str) -> Engine:
     admin.dispose()
     engine = create_db_engine(database_url(name))
     if not copied:
-        upgrade(engine)
-        load_demo(
-            engine,
-            lambda: generate(DEMO_SEED, DEMO_SCALE),
-            demo_fingerprint(DEMO_SEED, DEMO_SCALE),
-            replace=True,
-            say=lambda _m: None,
-        )
+        load_test_demo(engine)
     return engine
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 import geopandas as gpd
 import pyogrio
@@ -56,6 +56,16 @@ AS_OF = "g.valid_from <= :as_of AND (g.valid_to IS NULL OR g.valid_to > :as_of)"
 XLSX_CELL = 32767
 
 
+def _region_level(conn: Connection, region: str) -> str:
+    """The level of ``region``; NotFound when the database does not have it."""
+    level = conn.execute(
+        text("SELECT level FROM region WHERE code = :c"), {"c": region}
+    ).scalar_one_or_none()
+    if level is None:
+        raise NotFound(f"region {region} is not in the database")
+    return str(level)
+
+
 def layer_frame(
     engine: Engine, layer_id: str, region: str | None = None, as_of: datetime | None = None
 ) -> gpd.GeoDataFrame:
@@ -71,11 +81,7 @@ def layer_frame(
         columns = list(conn.execute(text(f"SELECT * FROM ({sql}) q LIMIT 0"), params).keys())
         where = "TRUE"
         if region is not None:
-            level = conn.execute(
-                text("SELECT level FROM region WHERE code = :c"), {"c": region}
-            ).scalar_one_or_none()
-            if level is None:
-                raise NotFound(f"region {region} is not in the database")
+            level = _region_level(conn, region)
             params["prefix"] = region[: PREFIX[level]] + "%"
             params["region"] = region
             key = next((c for c in ("grid_code", "code") if c in columns), None)
@@ -195,15 +201,8 @@ def _parquet_parts(engine: Engine, region: str | None) -> list[str | None]:
     """The regions of the files: the counties under ``region`` (all counties without
     one), or ``region`` itself from the county level down."""
     with engine.connect() as conn:
-        level = None
-        if region is not None:
-            level = conn.execute(
-                text("SELECT level FROM region WHERE code = :c"), {"c": region}
-            ).scalar_one_or_none()
-            if level is None:
-                raise NotFound(f"region {region} is not in the database")
-            if level != "prefecture":
-                return [region]
+        if region is not None and _region_level(conn, region) != "prefecture":
+            return [region]
         prefix = region[: PREFIX["prefecture"]] + "%" if region else "%"
         counties: list[str | None] = list(conn.execute(_COUNTIES, {"prefix": prefix}).scalars())
     return counties or [region]
